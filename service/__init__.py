@@ -1,0 +1,1 @@
+"""The Relata HTTP service; `service.app.create_app` builds it."""

@@ -1,0 +1,90 @@
+"""The public read API: related-article cards for one slug or a batch of slugs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Flask, Response, current_app, request
+
+from service.errors import ApiError
+from service.model_store import Model, ModelStore
+from service.params import parse_query
+from service.related import related_items
+from service.responses import json_response
+
+bp = Blueprint("api", __name__)
+
+
+def live_model() -> Model:
+    """The model serving this request, or 503 `no_model`."""
+    store: ModelStore = current_app.extensions["relata.store"]
+    store.poll()
+    if store.model is None:
+        raise ApiError(503, "no_model", "No verified model is loaded yet.")
+    return store.model
+
+
+def _row(model: Model, slug: str) -> int:
+    row = model.rows.get(slug)
+    if row is None:
+        raise ApiError(404, "unknown_slug", f"No article with slug {slug!r} in the model.")
+    return row
+
+
+def _cacheable(response: Response, etag: str) -> Response:
+    config = current_app.config
+    stale = config["STALE_WHILE_REVALIDATE"]
+    response.headers["ETag"] = etag
+    response.headers["Cache-Control"] = (
+        f"public, max-age={config['CACHE_MAX_AGE']}, "
+        f"stale-while-revalidate={stale}, stale-if-error={stale}"
+    )
+    return response
+
+
+def _query(params: Any) -> Any:
+    config = current_app.config
+    return parse_query(params, config["DEFAULT_LIMIT"], config["MAX_LIMIT"])
+
+
+@bp.get("/v1/related/<slug>")
+def related(slug: str) -> Response:
+    """Ranked related cards for one article."""
+    model = live_model()
+    row = _row(model, slug)
+    query = _query(request.args)
+    etag = f'"{model.version}"'
+    if request.if_none_match.contains(model.version):
+        return _cacheable(Response(status=304), etag)
+    items = related_items(model, row, query)
+    payload = {"slug": slug, "model_version": model.version, "items": items}
+    return _cacheable(json_response(payload), etag)
+
+
+@bp.post("/v1/related:batch")
+def related_batch() -> Response:
+    """Related cards for many slugs in one call; unknown slugs get a per-slug error."""
+    model = live_model()
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ApiError(400, "bad_json", "The body must be a JSON object with a 'slugs' list.")
+    slugs = body.get("slugs")
+    if not isinstance(slugs, list) or not all(isinstance(s, str) for s in slugs) or not slugs:
+        raise ApiError(400, "bad_parameter", "slugs: must be a non-empty list of strings")
+    if len(slugs) > current_app.config["MAX_BATCH"]:
+        raise ApiError(
+            400, "bad_parameter", f"slugs: at most {current_app.config['MAX_BATCH']} per call"
+        )
+    query = _query({k: v for k, v in body.items() if k != "slugs"})
+    results = []
+    for slug in slugs:
+        try:
+            results.append({"slug": slug, "items": related_items(model, _row(model, slug), query)})
+        except ApiError as exc:
+            results.append({"slug": slug, "error": {"code": exc.code, "message": exc.message}})
+    return json_response({"model_version": model.version, "results": results})
+
+
+def init_app(app: Flask) -> None:
+    """Register the read API."""
+    app.register_blueprint(bp)

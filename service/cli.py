@@ -1,0 +1,153 @@
+"""The `relata` command: the only place that reads argv, prints and exits."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+import orjson
+from tqdm import tqdm
+
+from service.model_store import Model
+from service.params import parse_query
+from service.related import related_items
+from training import artifact
+from training.archive import ArchiveError
+from training.pipeline import train as run_training
+from training.settings import TrainSettings
+
+MODELS = click.option(
+    "--models",
+    "models_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("models"),
+    show_default=True,
+    help="Folder of model versions.",
+)
+
+
+def _settings(pairs: tuple[str, ...]) -> TrainSettings:
+    overrides = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{pair!r} is not NAME=VALUE", param_hint="--set")
+        overrides[name.strip()] = value.strip()
+    try:
+        return TrainSettings().with_overrides(overrides)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--set") from None
+
+
+def _progress(quiet: bool) -> Callable[[str, int], Callable[[int], None]]:
+    def start(step: str, total: int) -> Callable[[int], None]:
+        bar = tqdm(total=total, desc=step, unit="article", disable=quiet or None, leave=False)
+
+        def advance(n: int) -> None:
+            bar.update(n)
+            if bar.n >= total:
+                bar.close()
+
+        return advance
+
+    return start
+
+
+@click.group()
+@click.version_option(package_name="relata")
+def main() -> None:
+    """Relata: related-article recommendations for news and magazine sites."""
+
+
+@main.command()
+@click.option(
+    "--archive",
+    "archives",
+    multiple=True,
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Archive file (.jsonl, .csv or .parquet); repeat to train on several.",
+)
+@MODELS
+@click.option(
+    "--set", "pairs", multiple=True, metavar="NAME=VALUE", help="Override a training setting."
+)
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def train(
+    archives: tuple[Path, ...], models_dir: Path, pairs: tuple[str, ...], quiet: bool
+) -> None:
+    """Train on the archive and publish the new model as the live version."""
+    settings = _settings(pairs)
+    try:
+        report = run_training(list(archives), models_dir, settings, _progress(quiet))
+    except (ArchiveError, artifact.ArtifactError, OSError) as exc:
+        raise click.ClickException(str(exc)) from None
+    for error in report.errors[:20]:
+        click.echo(f"skipped {error}", err=True)
+    if len(report.errors) > 20:
+        click.echo(f"… and {len(report.errors) - 20} more invalid rows", err=True)
+    click.echo(
+        f"rows read {report.rows_read}, invalid {len(report.errors)}, "
+        f"not published {report.not_published}, articles {report.articles}"
+    )
+    click.echo(f"vocabulary {report.vocabulary} terms and tags")
+    steps = ", ".join(f"{step} {seconds:.1f}s" for step, seconds in report.timings.items())
+    click.echo(f"time {report.seconds:.1f}s ({steps})")
+    click.echo(f"published {report.version} in {models_dir}")
+
+
+@main.command()
+@MODELS
+@click.option(
+    "--out",
+    type=click.File("wb"),
+    default="-",
+    show_default=True,
+    help="JSON Lines file to write ('-' for standard output).",
+)
+@click.option(
+    "--limit", type=click.IntRange(1, 50), default=6, show_default=True, help="Cards per article."
+)
+def export(models_dir: Path, out: click.utils.LazyFile, limit: int) -> None:
+    """Write every article's related cards, one JSON object per line, as the API serves them."""
+    version = artifact.current_version(models_dir)
+    if version is None:
+        raise click.ClickException(f"no live model in {models_dir} (train one first)")
+    try:
+        model = Model.load(models_dir / version)
+    except artifact.ArtifactError as exc:
+        raise click.ClickException(str(exc)) from None
+    query = parse_query({"limit": limit}, limit, 50)
+    for row, card in enumerate(model.cards):
+        items = related_items(model, row, query)
+        out.write(orjson.dumps({"slug": card["slug"], "items": items}) + b"\n")
+
+
+@main.command()
+@MODELS
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="Port."
+)
+@click.option(
+    "--workers", type=click.IntRange(1, 64), default=2, show_default=True, help="gunicorn workers."
+)
+def serve(models_dir: Path, host: str, port: int, workers: int) -> None:
+    """Serve the live model over HTTP with gunicorn (local use; see README for production)."""
+    if workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        # prometheus_client picks its storage when first imported, so this must come
+        # before the server module (and with it the app) is imported.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="relata-metrics-")
+    from service.server import serve as run_server
+
+    if artifact.current_version(models_dir) is None:
+        click.echo(f"warning: no live model in {models_dir}; /readyz answers 503", err=True)
+    run_server({"models_dir": str(models_dir)}, host, port, workers)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,35 @@
+"""gunicorn settings for production.
+
+    gunicorn -c python:service.gunicorn_conf 'service.app:create_app()'
+
+Values come from the environment so the same file serves the Docker image and a host.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from prometheus_client import multiprocess
+
+bind = os.environ.get("RELATA_BIND", "0.0.0.0:8000")
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+timeout = 30
+graceful_timeout = 10
+accesslog = "-"
+
+
+def on_starting(server: Any) -> None:
+    """Start with an empty metrics folder, so counters of an earlier run don't linger."""
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
+        Path(folder).mkdir(parents=True, exist_ok=True)
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """Drop a dead worker's live gauges from the metrics."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        multiprocess.mark_process_dead(worker.pid)

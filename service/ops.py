@@ -1,0 +1,72 @@
+"""Ops endpoints: liveness, readiness, what is running, and the API description."""
+
+from __future__ import annotations
+
+import json
+import platform
+from functools import cache
+from importlib import metadata, resources
+from typing import Any
+
+from flask import Blueprint, Flask, Response, current_app
+
+from service.errors import ApiError
+from service.model_store import ModelStore
+from service.responses import json_response
+
+bp = Blueprint("ops", __name__)
+
+SERVICE_LIBRARIES = ("relata", "flask", "gunicorn", "numpy", "orjson", "prometheus-client")
+
+
+@cache
+def openapi_spec() -> dict[str, Any]:
+    """The OpenAPI description shipped with the package."""
+    return json.loads(resources.files("service").joinpath("openapi.json").read_text("utf-8"))
+
+
+def _store() -> ModelStore:
+    return current_app.extensions["relata.store"]
+
+
+@bp.get("/healthz")
+def healthz() -> Response:
+    """The process is alive and answering."""
+    return json_response({"status": "ok"})
+
+
+@bp.get("/readyz")
+def readyz() -> Response:
+    """Ready once a verified model is loaded."""
+    store = _store()
+    store.poll()
+    if store.model is None:
+        raise ApiError(503, "no_model", "No verified model is loaded yet.")
+    return json_response(
+        {"status": "ready", "model_version": store.model.version, "refused_versions": store.failed}
+    )
+
+
+@bp.get("/-/version")
+def version() -> Response:
+    """The live model's manifest and the service's library versions."""
+    store = _store()
+    libraries = {"python": platform.python_version()}
+    for name in SERVICE_LIBRARIES:
+        try:
+            libraries[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            libraries[name] = "unknown"
+    manifest = store.model.manifest if store.model else None
+    return json_response({"service": libraries, "model": manifest})
+
+
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    """The OpenAPI 3 description of every endpoint."""
+    return json_response(openapi_spec())
+
+
+def init_app(app: Flask) -> None:
+    """Register the ops endpoints."""
+    app.register_blueprint(bp)

@@ -1,0 +1,91 @@
+"""The service settings table: one declarative list of (name, default, help, parser).
+
+`create_app` reads each setting from, in rising priority, the default here, the
+environment variable `RELATA_<NAME>` and the `test_config` passed to the factory.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+def _bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"not a boolean: {text!r}")
+
+
+def _origins(text: str) -> list[str]:
+    return [origin.strip() for origin in text.split(",") if origin.strip()]
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One service setting."""
+
+    name: str
+    default: Any
+    help: str
+    parse: Callable[[str], Any] = str
+
+    @property
+    def env(self) -> str:
+        return f"RELATA_{self.name.upper()}"
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("models_dir", "models", "Folder of model versions; `CURRENT` names the live one."),
+    Setting("default_limit", 6, "Cards returned when the request gives no `limit`.", int),
+    Setting("max_limit", 50, "Largest `limit` a request may ask for.", int),
+    Setting("max_batch", 100, "Most slugs one `POST /v1/related:batch` may ask for.", int),
+    Setting("cache_max_age", 300, "`Cache-Control: max-age` of related lists, seconds.", int),
+    Setting(
+        "stale_while_revalidate",
+        86400,
+        "`stale-while-revalidate` (and `stale-if-error`) of related lists, seconds.",
+        int,
+    ),
+    Setting(
+        "cors_origins",
+        [],
+        "Comma-separated origins allowed to call the read API from a browser (`*` for any).",
+        _origins,
+    ),
+    Setting(
+        "reload_interval",
+        5.0,
+        "Seconds between checks of `CURRENT` for a newly promoted model.",
+        float,
+    ),
+    Setting("max_body_bytes", 1 << 20, "Largest request body accepted, in bytes.", int),
+    Setting("log_level", "INFO", "Log level of the service's own messages."),
+)
+
+
+def resolve(environ: Mapping[str, str], overrides: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Every setting's value: defaults, then `RELATA_*` variables, then `overrides`."""
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        value = setting.default
+        if setting.env in environ:
+            try:
+                value = setting.parse(environ[setting.env])
+            except ValueError as exc:
+                raise ValueError(f"{setting.env}: {exc}") from None
+        values[setting.name] = value
+    unknown = set(overrides or {}) - {s.name for s in SETTINGS}
+    if unknown:
+        raise ValueError(f"unknown service settings: {sorted(unknown)}")
+    values.update(overrides or {})
+    return values
+
+
+def from_environment(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """`resolve` against the process environment."""
+    return resolve(os.environ, overrides)

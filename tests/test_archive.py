@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from service.cli import main
+from tests.corpus import ARTICLES, write_archive
+from training.archive import ArchiveError, load_archive
+
+GOOD = {"slug": "ok", "title": "A title", "published_at": "2024-01-01", "tags": ["a"]}
+
+
+def _write_lines(path: Path, lines: list[str]) -> Path:
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_each_bad_row_is_reported_with_its_line_and_reason(tmp_path: Path) -> None:
+    rows = [
+        json.dumps(GOOD),
+        json.dumps({**GOOD, "slug": None}),
+        json.dumps({**GOOD, "slug": "x1", "title": "  "}),
+        json.dumps({**GOOD, "slug": "ok"}),
+        json.dumps({**GOOD, "slug": "Bad_Slug"}),
+        json.dumps({**GOOD, "slug": "x2", "published_at": "last tuesday"}),
+        json.dumps({**GOOD, "slug": "x3", "tags": "a,b"}),
+        "{not json",
+        json.dumps({**GOOD, "slug": "fine", "body": "", "summary": None, "tags": []}),
+    ]
+    archive = load_archive([_write_lines(tmp_path / "a.jsonl", rows)], max_bad_share=0.9)
+    reasons = {error.line: error.reason for error in archive.errors}
+    assert reasons[2] == "missing slug"
+    assert reasons[3] == "missing title"
+    assert reasons[4].startswith("duplicate slug 'ok' (first at a.jsonl:1)")
+    assert "[a-z0-9][a-z0-9-]*" in reasons[5]
+    assert "not an ISO date" in reasons[6]
+    assert reasons[7] == "tags must be a list of strings"
+    assert reasons[8].startswith("invalid JSON")
+    assert list(archive.articles["slug"]) == ["ok", "fine"]
+    assert archive.rows_read == 9
+
+
+def test_too_many_bad_rows_fail_the_run_with_one_clear_line(tmp_path: Path) -> None:
+    rows = [json.dumps({**GOOD, "slug": f"s{i}"}) for i in range(50)] + ['{"title": "x"}']
+    path = _write_lines(tmp_path / "a.jsonl", rows)
+    result = CliRunner().invoke(
+        main, ["train", "--archive", str(path), "--models", str(tmp_path / "m")]
+    )
+    assert result.exit_code == 1
+    assert result.output.startswith(
+        "Error: 1 of 51 rows are invalid (2.0% > 1.0%); first: a.jsonl:51"
+    )
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "m" / "CURRENT").exists()
+
+
+def test_an_archive_with_nothing_usable_fails(tmp_path: Path) -> None:
+    path = _write_lines(tmp_path / "a.jsonl", [json.dumps({**GOOD, "status": "draft"})])
+    with pytest.raises(ArchiveError, match="no usable articles"):
+        load_archive([path], max_bad_share=0.01)
+
+
+def test_html_is_stripped_but_a_literal_less_than_is_kept(archive: Path) -> None:
+    articles = load_archive([archive], 0.01).articles.set_index("slug")
+    assert articles.loc["election-results-senate", "summary"] == (
+        "Democrats kept control of the Senate after the election."
+    )
+    assert "record & rising" in articles.loc["election-turnout-record", "summary"]
+    assert (
+        articles.loc["budget-deficit-under-2-percent", "title"]
+        == "Budget Deficit Falls < 2% Of GDP"
+    )
+
+
+def test_csv_and_parquet_read_like_json_lines(tmp_path: Path, archive: Path) -> None:
+    expected = load_archive([archive], 0.01).articles
+    frame = pd.read_json(archive, lines=True, dtype=False)
+    frame.to_parquet(tmp_path / "a.parquet")
+    as_csv = frame.assign(tags=frame["tags"].map(json.dumps))
+    as_csv.to_csv(tmp_path / "a.csv", index=False)
+    for name in ("a.parquet", "a.csv"):
+        loaded = load_archive([tmp_path / name], 0.01).articles
+        assert list(loaded["slug"]) == list(expected["slug"]), name
+        assert list(loaded["tags"]) == list(expected["tags"]), name
+        assert list(loaded["published_at"].fillna("")) == list(expected["published_at"].fillna(""))
+
+
+def test_unknown_archive_format_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "a.xml"
+    path.write_text("<xml/>")
+    with pytest.raises(ArchiveError, match="unsupported archive format"):
+        load_archive([path], 0.01)
+
+
+def test_unpublished_rows_are_left_out_without_counting_as_errors(tmp_path: Path) -> None:
+    path = write_archive(tmp_path / "a.jsonl", ARTICLES[:3])
+    lines = path.read_text().splitlines()
+    record = json.loads(lines[0]) | {"status": "draft"}
+    path.write_text("\n".join([json.dumps(record), *lines[1:]]) + "\n")
+    archive = load_archive([path], 0.01)
+    assert archive.not_published == 1 and not archive.errors
+    assert "mars-rover-lands" not in set(archive.articles["slug"])

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from flask import Flask
+from flask.testing import FlaskClient
+from openapi_spec_validator import validate
+
+from service.ops import openapi_spec
+
+
+def test_health_and_readiness(client: FlaskClient) -> None:
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.get_json()["model_version"]
+
+
+def test_version_shows_the_live_manifest(client: FlaskClient) -> None:
+    body = client.get("/-/version").get_json()
+    assert body["model"]["version"] == client.get("/readyz").get_json()["model_version"]
+    assert "files" in body["model"] and "flask" in body["service"]
+
+
+def test_metrics_count_requests_by_route_and_status(client: FlaskClient) -> None:
+    client.get("/v1/related/mars-rover-lands")
+    client.get("/v1/related/nope")
+    text = client.get("/metrics").get_data(as_text=True)
+    assert 'relata_requests_total{route="/v1/related/<slug>",status="200"} 1.0' in text
+    assert 'relata_requests_total{route="/v1/related/<slug>",status="404"} 1.0' in text
+    assert 'relata_request_seconds_bucket{le="0.01",route="/v1/related/<slug>"}' in text
+    version = client.get("/readyz").get_json()["model_version"]
+    assert f'relata_model_info{{version="{version}"}} 1.0' in text
+
+
+def test_openapi_describes_every_route(app: Flask, client: FlaskClient) -> None:
+    spec = client.get("/openapi.json").get_json()
+    validate(spec)
+    documented = {(path, method.upper()) for path, ops in spec["paths"].items() for method in ops}
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        path = rule.rule.replace("<", "{").replace(">", "}")
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            assert (path, method) in documented, (path, method)
+    assert spec == openapi_spec()

@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from click.testing import CliRunner
+
+from service.cli import main
+from tests.conftest import train_cli
+from training import artifact
+
+
+def _live(models: Path) -> artifact.LoadedModel:
+    return artifact.load_model(models / artifact.current_version(models))
+
+
+def _lists(model: artifact.LoadedModel) -> dict[str, list[str]]:
+    slugs = [card["slug"] for card in model.cards]
+    return {slugs[i]: [slugs[j] for j in row if j >= 0] for i, row in enumerate(model.index)}
+
+
+def test_manifest_records_provenance_and_every_checksum(models: Path, archive: Path) -> None:
+    version = artifact.current_version(models)
+    manifest = json.loads((models / version / "manifest.json").read_text())
+    assert manifest["version"] == version
+    assert manifest["archive"]["sha256"] == artifact.sha256_file(archive)
+    assert manifest["archive"]["articles"] == 18
+    assert manifest["parameters"]["neighbours"] == 50
+    assert {"scikit-learn", "numpy", "pandas", "python"} <= set(manifest["libraries"])
+    assert set(manifest["timings"]) >= {"load", "features", "neighbours"}
+    for name, digest in manifest["files"].items():
+        assert artifact.sha256_file(models / version / name) == digest
+
+
+def test_lists_hold_no_self_links_and_no_duplicates(models: Path) -> None:
+    for slug, related in _lists(_live(models)).items():
+        assert slug not in related
+        assert len(related) == len(set(related))
+
+
+def test_articles_find_their_own_topic_first(models: Path) -> None:
+    lists = _lists(_live(models))
+    assert set(lists["mars-rover-lands"][:3]) == {
+        "mars-rover-first-photos",
+        "mars-helicopter-flight",
+        "mars-sample-return",
+    }
+    assert set(lists["cup-final-report"][:2]) == {"cup-final-preview", "cup-final-fans"}
+    assert set(lists["sourdough-bread-recipe"][:2]) == {
+        "sourdough-starter-guide",
+        "banana-bread-recipe",
+    }
+
+
+def test_every_article_with_a_match_gets_a_list(models: Path) -> None:
+    lists = _lists(_live(models))
+    # Neither shares a word or a tag with any other article; a shared category alone is
+    # not a match (it is what fallbacks are for).
+    assert lists.pop("zebra-xylophone-quokka") == []
+    assert lists.pop("budget-deficit-under-2-percent") == []
+    assert all(lists.values())
+
+
+def test_scores_are_ranked_and_ties_go_to_the_newer_article(models: Path) -> None:
+    model = _live(models)
+    for index_row, score_row in zip(model.index, model.score, strict=True):
+        scores = score_row[index_row >= 0]
+        assert np.all(np.diff(scores) <= 0)
+        dates = [model.cards[j]["published_at"] or "" for j in index_row[index_row >= 0]]
+        for a in range(len(scores) - 1):
+            if scores[a] == scores[a + 1]:
+                assert dates[a] >= dates[a + 1]
+
+
+def test_block_size_and_repeat_runs_do_not_change_the_result(
+    tmp_path: Path, archive: Path, models: Path
+) -> None:
+    train_cli([archive], tmp_path, "--set", "chunk_size=4")
+    small_blocks, default = _live(tmp_path), _live(models)
+    assert np.array_equal(small_blocks.index, default.index)
+    assert np.array_equal(small_blocks.score, default.score)
+
+
+def test_only_the_newest_versions_are_kept(tmp_path: Path, archive: Path) -> None:
+    for _ in range(3):
+        output = train_cli([archive], tmp_path, "--set", "keep_versions=2")
+    versions = artifact.list_versions(tmp_path)
+    assert len(versions) == 2
+    assert artifact.current_version(tmp_path) == versions[-1]
+    assert f"published {versions[-1]}" in output
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".tmp-")]
+
+
+def test_summary_reports_rows_vocabulary_time_and_version(tmp_path: Path, archive: Path) -> None:
+    output = train_cli([archive], tmp_path)
+    assert "rows read 18, invalid 0, not published 0, articles 18" in output
+    assert "vocabulary" in output and "time" in output and "published" in output
+
+
+def test_bad_setting_is_a_usage_error_not_a_traceback(tmp_path: Path, archive: Path) -> None:
+    args = ["train", "--archive", str(archive), "--models", str(tmp_path), "--set", "nope=1"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2
+    assert "unknown training setting 'nope'" in result.output
+    assert "Traceback" not in result.output

@@ -1,0 +1,1 @@
+"""Offline training: archive → features → neighbours → versioned model artifact."""

@@ -1,0 +1,186 @@
+"""Load an article archive (JSON Lines, CSV or Parquet) and validate it row by row.
+
+A bad row is reported with its line number and reason and skipped; the run fails only when
+bad rows exceed the configured share, or when nothing usable is left.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from training.text import clean_text
+
+SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
+TEXT_FIELDS = ("title", "summary", "body")
+KNOWN_FIELDS = (
+    "slug", "title", "summary", "body", "category", "tags",
+    "published_at", "url", "image", "language", "status",
+)  # fmt: skip
+
+
+class ArchiveError(Exception):
+    """The archive cannot be used: unreadable, or too many bad rows."""
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One rejected row: where it is and why."""
+
+    source: str
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.line}: {self.reason}"
+
+
+@dataclass
+class Archive:
+    """The valid articles of one or more archive files, and what was rejected."""
+
+    articles: pd.DataFrame
+    rows_read: int
+    errors: list[RowError] = field(default_factory=list)
+    not_published: int = 0
+    sha256: str = ""
+
+
+def _rows(path: Path) -> Iterator[tuple[int, Any]]:
+    """(line number, raw record) for every record of one file, by its extension."""
+    suffix = path.suffix.lower()
+    if suffix in (".jsonl", ".ndjson", ".json"):
+        with path.open(encoding="utf-8") as lines:
+            for number, line in enumerate(lines, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    yield number, json.loads(line)
+                except json.JSONDecodeError as exc:
+                    yield number, ValueError(f"invalid JSON ({exc.msg})")
+    elif suffix == ".csv":
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        for offset, record in enumerate(frame.to_dict("records")):
+            yield offset + 2, {k: (v if v != "" else None) for k, v in record.items()}
+    elif suffix == ".parquet":
+        frame = pd.read_parquet(path)
+        for offset, record in enumerate(frame.to_dict("records")):
+            yield offset + 1, record
+    else:
+        raise ArchiveError(f"{path}: unsupported archive format {suffix!r} (jsonl, csv, parquet)")
+
+
+def _tags(value: Any, from_csv: bool) -> list[str]:
+    if value is None:
+        return []
+    if from_csv and isinstance(value, str):
+        value = json.loads(value) if value.startswith("[") else value.split("|")
+    if hasattr(value, "tolist") and not isinstance(value, str):
+        value = value.tolist()
+    if not isinstance(value, list) or not all(isinstance(tag, str) for tag in value):
+        raise ValueError("tags must be a list of strings")
+    return list(dict.fromkeys(tag.strip() for tag in value if tag.strip()))
+
+
+def _date(value: Any) -> str | None:
+    if value is None or value == "" or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError(f"published_at is not an ISO date: {value!r}") from None
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        if value.time() != time(0):
+            return value.isoformat()
+        value = value.date()
+    if isinstance(value, date):
+        return value.isoformat()
+    raise ValueError(f"published_at is not an ISO date: {value!r}")
+
+
+def validate_record(raw: Any, from_csv: bool = False) -> dict[str, Any]:
+    """One clean article from one raw record, or ValueError naming what is wrong."""
+    if isinstance(raw, Exception):
+        raise raw
+    if not isinstance(raw, dict):
+        raise ValueError("record is not an object")
+    slug = raw.get("slug")
+    if not isinstance(slug, str) or not slug:
+        raise ValueError("missing slug")
+    if not SLUG.fullmatch(slug):
+        raise ValueError(f"slug {slug!r} is not of the form [a-z0-9][a-z0-9-]*")
+    article = {name: clean_text(raw.get(name)) for name in TEXT_FIELDS}
+    if not article["title"]:
+        raise ValueError("missing title")
+    article["slug"] = slug
+    article["tags"] = _tags(raw.get("tags"), from_csv)
+    article["published_at"] = _date(raw.get("published_at"))
+    for name in ("category", "url", "image", "language"):
+        article[name] = clean_text(raw.get(name)) or None
+    article["status"] = clean_text(raw.get("status")) or "published"
+    for name, value in raw.items():
+        if name not in KNOWN_FIELDS and isinstance(value, str | int | float | bool):
+            article[name] = value
+    return article
+
+
+def file_sha256(paths: Sequence[Path]) -> str:
+    """One sha256 over the bytes of all archive files, in the order given."""
+    digest = hashlib.sha256()
+    for path in paths:
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def load_archive(paths: Sequence[Path | str], max_bad_share: float) -> Archive:
+    """Read and validate archive files into one table of publishable articles."""
+    paths = [Path(p) for p in paths]
+    for path in paths:
+        if not path.is_file():
+            raise ArchiveError(f"{path}: no such archive file")
+    articles: list[dict[str, Any]] = []
+    errors: list[RowError] = []
+    first_line: dict[str, str] = {}
+    rows_read = not_published = 0
+    for path in paths:
+        from_csv = path.suffix.lower() == ".csv"
+        try:
+            for line, raw in _rows(path):
+                rows_read += 1
+                try:
+                    article = validate_record(raw, from_csv)
+                    slug = article["slug"]
+                    if slug in first_line:
+                        raise ValueError(f"duplicate slug {slug!r} (first at {first_line[slug]})")
+                except ValueError as exc:
+                    errors.append(RowError(path.name, line, str(exc)))
+                    continue
+                first_line[slug] = f"{path.name}:{line}"
+                if article["status"] != "published":
+                    not_published += 1
+                    continue
+                articles.append(article)
+        except (OSError, UnicodeDecodeError, ValueError, ImportError) as exc:
+            raise ArchiveError(f"{path}: cannot read archive ({exc})") from None
+    if rows_read and len(errors) / rows_read > max_bad_share:
+        raise ArchiveError(
+            f"{len(errors)} of {rows_read} rows are invalid "
+            f"({len(errors) / rows_read:.1%} > {max_bad_share:.1%}); first: {errors[0]}"
+        )
+    if not articles:
+        raise ArchiveError("no usable articles in the archive")
+    frame = pd.DataFrame(articles)
+    return Archive(frame, rows_read, errors, not_published, file_sha256(paths))

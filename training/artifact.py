@@ -1,0 +1,185 @@
+"""The versioned model artifact: write, publish atomically, verify, read back.
+
+Layout: `models/<version>/` holds the fitted vectoriser (joblib), the neighbour table
+(`.npy`, memory-mappable), the cards (JSON) and `manifest.json` with the sha256 of every
+file. `models/CURRENT` names the live version. Loading verifies every checksum first:
+joblib files run code when loaded, so nothing outside a verified manifest is ever read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+
+FORMAT = 1
+CURRENT = "CURRENT"
+MANIFEST = "manifest.json"
+INDEX_FILE = "neighbours_index.npy"
+SCORE_FILE = "neighbours_score.npy"
+CARDS_FILE = "cards.json"
+VECTORIZER_FILE = "vectorizer.joblib"
+
+
+class ArtifactError(Exception):
+    """A model folder is missing, incomplete or does not match its manifest."""
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """What serving needs of one verified model version."""
+
+    version: str
+    manifest: dict[str, Any]
+    cards: list[dict[str, Any]]
+    index: np.ndarray
+    score: np.ndarray
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _write_json(path: Path, value: Any) -> None:
+    path.write_text(json.dumps(value, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with tmp.open("w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def write_model(
+    models_dir: Path,
+    version: str,
+    *,
+    vectorizer: Any,
+    index: np.ndarray,
+    score: np.ndarray,
+    cards: list[dict[str, Any]],
+    manifest: dict[str, Any],
+) -> Path:
+    """Write a complete, verified version folder beside the live ones, unpublished.
+
+    The folder is built under a temporary name and renamed into place only once every
+    file is written and checked, so a crash leaves at most a `.tmp-*` folder behind.
+    """
+    models_dir.mkdir(parents=True, exist_ok=True)
+    final = models_dir / version
+    if final.exists():
+        raise ArtifactError(f"model version {version} already exists")
+    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=models_dir))
+    try:
+        joblib.dump(vectorizer, tmp / VECTORIZER_FILE)
+        np.save(tmp / INDEX_FILE, np.ascontiguousarray(index, dtype=np.int32))
+        np.save(tmp / SCORE_FILE, np.ascontiguousarray(score, dtype=np.float32))
+        _write_json(tmp / CARDS_FILE, cards)
+        files = {
+            name: sha256_file(tmp / name)
+            for name in (VECTORIZER_FILE, INDEX_FILE, SCORE_FILE, CARDS_FILE)
+        }
+        _write_json(
+            tmp / MANIFEST, {**manifest, "format": FORMAT, "version": version, "files": files}
+        )
+        load_model(tmp)  # refuse to publish what could not be served
+        os.rename(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final
+
+
+def promote(models_dir: Path, version: str) -> None:
+    """Make `version` the live model by switching the CURRENT pointer atomically."""
+    verify(models_dir / version)
+    _atomic_write(models_dir / CURRENT, version + "\n")
+
+
+def current_version(models_dir: Path) -> str | None:
+    """The version CURRENT names, or None when nothing is published yet."""
+    try:
+        version = (models_dir / CURRENT).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    return version or None
+
+
+def list_versions(models_dir: Path) -> list[str]:
+    """Published version folders, oldest first (version ids sort by creation time)."""
+    if not models_dir.is_dir():
+        return []
+    return sorted(
+        p.name
+        for p in models_dir.iterdir()
+        if not p.name.startswith(".") and (p / MANIFEST).is_file()
+    )
+
+
+def prune(models_dir: Path, keep: int) -> list[str]:
+    """Delete all but the newest `keep` versions (never the live one); return the deleted."""
+    live = current_version(models_dir)
+    versions = list_versions(models_dir)
+    doomed = [v for v in versions[: max(0, len(versions) - keep)] if v != live]
+    for version in doomed:
+        shutil.rmtree(models_dir / version, ignore_errors=True)
+    return doomed
+
+
+def verify(folder: Path) -> dict[str, Any]:
+    """The folder's manifest, after checking every file against its sha256."""
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ArtifactError(f"{folder.name}: no manifest") from None
+    except (ValueError, OSError) as exc:
+        raise ArtifactError(f"{folder.name}: unreadable manifest ({exc})") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise ArtifactError(f"{folder.name}: unsupported manifest format")
+    files = manifest.get("files")
+    required = {VECTORIZER_FILE, INDEX_FILE, SCORE_FILE, CARDS_FILE}
+    if not isinstance(files, dict) or not required <= set(files):
+        raise ArtifactError(f"{folder.name}: manifest does not list every model file")
+    for name, expected in files.items():
+        path = folder / name
+        if Path(name).name != name or not path.is_file():
+            raise ArtifactError(f"{folder.name}: missing file {name}")
+        if sha256_file(path) != expected:
+            raise ArtifactError(f"{folder.name}: checksum mismatch for {name}")
+    return manifest
+
+
+def load_model(folder: Path) -> LoadedModel:
+    """Verify a version folder, then read what serving needs (arrays memory-mapped)."""
+    manifest = verify(folder)
+    try:
+        cards = json.loads((folder / CARDS_FILE).read_text(encoding="utf-8"))
+        index = np.load(folder / INDEX_FILE, mmap_mode="r", allow_pickle=False)
+        score = np.load(folder / SCORE_FILE, mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError) as exc:
+        raise ArtifactError(f"{folder.name}: unreadable model file ({exc})") from None
+    if not (len(cards) == index.shape[0] == score.shape[0] and index.shape == score.shape):
+        raise ArtifactError(f"{folder.name}: neighbour table and cards disagree in size")
+    return LoadedModel(manifest["version"], manifest, cards, index, score)
+
+
+def load_vectorizer(folder: Path) -> Any:
+    """The fitted vectoriser of a version folder, after verifying its checksum."""
+    verify(folder)
+    return joblib.load(folder / VECTORIZER_FILE)

@@ -1,0 +1,129 @@
+"""Features: per-field TF-IDF text vectors and rarity-weighted tag vectors.
+
+The two are stacked into one sparse matrix whose row dot products are the blended content
+score `text_weight * cos(text) + tag_weight * cos(tags)`, so the neighbour search needs a
+single sparse product. Category and recency are pairwise, not vector, signals: they are
+applied to the candidates (see `training.neighbours`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.preprocessing import normalize
+from sklearn.utils.validation import check_is_fitted
+
+from training.archive import TEXT_FIELDS
+
+
+def tag_analyzer(tags: list[str]) -> list[str]:
+    """Tags as their own tokens, case-folded (a module function so the model pickles)."""
+    return [tag.casefold() for tag in tags]
+
+
+class ArticleVectorizer(TransformerMixin, BaseEstimator):
+    """Turn an article table into blended, L2-aware content vectors.
+
+    Each text field gets its own `TfidfVectorizer` (sublinear tf, English stop words,
+    document-frequency cut-offs); the field blocks are normalised, weighted by
+    `field_weights` and normalised together, so a long body cannot drown a title. Tags go
+    through a `TfidfVectorizer` over the tag lists, which weights a tag by its rarity.
+    The text and tag blocks are scaled by the square roots of `text_weight` and
+    `tag_weight`, so a dot product of two rows is the weighted sum of the two cosines.
+
+    Fields or tags with no usable vocabulary (an archive without bodies, or without tags)
+    simply contribute nothing.
+    """
+
+    def __init__(
+        self,
+        *,
+        field_weights: dict[str, float] | None = None,
+        text_weight: float = 0.75,
+        tag_weight: float = 0.25,
+        ngram_max: int = 2,
+        min_df: int = 2,
+        max_df: float = 0.3,
+        min_tag_count: int = 2,
+    ) -> None:
+        self.field_weights = field_weights
+        self.text_weight = text_weight
+        self.tag_weight = tag_weight
+        self.ngram_max = ngram_max
+        self.min_df = min_df
+        self.max_df = max_df
+        self.min_tag_count = min_tag_count
+
+    def _text_vectorizer(self, n_docs: int) -> TfidfVectorizer:
+        # A df cut-off above 1 document only makes sense once there are enough documents.
+        return TfidfVectorizer(
+            sublinear_tf=True,
+            stop_words="english",
+            ngram_range=(1, self.ngram_max),
+            min_df=min(self.min_df, max(1, n_docs // 10)),
+            max_df=self.max_df if n_docs >= 20 else 1.0,
+            dtype=np.float32,
+        )
+
+    def fit(self, articles: pd.DataFrame, y: None = None) -> ArticleVectorizer:
+        """Learn each field's vocabulary and idf, and the tag vocabulary."""
+        weights = self.field_weights or {"title": 0.5, "summary": 0.3, "body": 0.2}
+        unknown = set(weights) - set(TEXT_FIELDS)
+        if unknown:
+            raise ValueError(f"unknown text fields in field_weights: {sorted(unknown)}")
+        n_docs = len(articles)
+        self.text_vectorizers_: dict[str, TfidfVectorizer] = {}
+        for name, weight in weights.items():
+            if weight <= 0:
+                continue
+            vectorizer = self._text_vectorizer(n_docs)
+            try:
+                vectorizer.fit(articles[name])
+            except ValueError:  # empty vocabulary: the field is blank across the archive
+                continue
+            self.text_vectorizers_[name] = vectorizer
+        self.field_weights_ = {name: weights[name] for name in self.text_vectorizers_}
+        self.tag_vectorizer_: TfidfVectorizer | None = TfidfVectorizer(
+            analyzer=tag_analyzer,
+            min_df=min(self.min_tag_count, max(1, n_docs // 10)),
+            sublinear_tf=False,
+            dtype=np.float32,
+        )
+        try:
+            self.tag_vectorizer_.fit(articles["tags"])
+        except ValueError:  # no tag is used often enough
+            self.tag_vectorizer_ = None
+        return self
+
+    def transform_text(self, articles: pd.DataFrame) -> sp.csr_matrix:
+        """Unit-length text vectors (rows of zeros for articles without usable text)."""
+        check_is_fitted(self, "text_vectorizers_")
+        blocks = [
+            np.sqrt(self.field_weights_[name]) * normalize(vectorizer.transform(articles[name]))
+            for name, vectorizer in self.text_vectorizers_.items()
+        ]
+        if not blocks:
+            return sp.csr_matrix((len(articles), 0), dtype=np.float32)
+        return normalize(sp.hstack(blocks, format="csr", dtype=np.float32))
+
+    def transform_tags(self, articles: pd.DataFrame) -> sp.csr_matrix:
+        """Unit-length, rarity-weighted tag vectors."""
+        check_is_fitted(self, "text_vectorizers_")
+        if self.tag_vectorizer_ is None:
+            return sp.csr_matrix((len(articles), 0), dtype=np.float32)
+        return self.tag_vectorizer_.transform(articles["tags"]).astype(np.float32)
+
+    def transform(self, articles: pd.DataFrame) -> sp.csr_matrix:
+        """Blended content vectors: dot products are weighted text + tag cosines."""
+        text = np.sqrt(self.text_weight) * self.transform_text(articles)
+        tags = np.sqrt(self.tag_weight) * self.transform_tags(articles)
+        return sp.hstack([text, tags], format="csr", dtype=np.float32)
+
+    def vocabulary_size(self) -> int:
+        """Number of text terms plus tags the model knows."""
+        check_is_fitted(self, "text_vectorizers_")
+        size = sum(len(v.vocabulary_) for v in self.text_vectorizers_.values())
+        return size + (len(self.tag_vectorizer_.vocabulary_) if self.tag_vectorizer_ else 0)

@@ -1,0 +1,167 @@
+"""One training run: archive → features → neighbours → published model version."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from training import artifact
+from training.archive import Archive, RowError, load_archive
+from training.cards import build_cards
+from training.features import ArticleVectorizer
+from training.neighbours import PairSignals, rank_neighbours
+from training.settings import TrainSettings
+
+# A callable that, given a step name and its total, returns an `advance(n)` callable.
+Progress = Callable[[str, int], Callable[[int], None]]
+
+LIBRARIES = ("relata", "scikit-learn", "scipy", "numpy", "pandas", "joblib")
+
+
+@dataclass
+class TrainReport:
+    """What a run did, for the CLI's summary and for tests."""
+
+    version: str
+    folder: Path
+    rows_read: int
+    articles: int
+    errors: list[RowError]
+    not_published: int
+    vocabulary: int
+    seconds: float
+    timings: dict[str, float] = field(default_factory=dict)
+    pruned: list[str] = field(default_factory=list)
+
+
+def pair_signals(articles: pd.DataFrame) -> PairSignals:
+    """Category codes, publication days and the tie-break order of an article table."""
+    categories = articles["category"].fillna("").str.casefold()
+    codes, _ = pd.factorize(categories.where(categories != "", None), use_na_sentinel=True)
+    stamps = pd.to_datetime(articles["published_at"], format="ISO8601")
+    days = (stamps - pd.Timestamp("1970-01-01")) / pd.Timedelta(days=1)
+    # Ties go to the newer article, then to the slug in alphabetical order.
+    by_age = articles.assign(_days=days.fillna(-np.inf)).sort_values(
+        ["_days", "slug"], ascending=[False, True]
+    )
+    order = np.empty(len(articles), dtype=np.int64)
+    order[by_age.index.to_numpy()] = np.arange(len(articles))
+    return PairSignals(codes.astype(np.int32), days.to_numpy(dtype=np.float64), order)
+
+
+def _library_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for name in LIBRARIES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "unknown"
+    return versions
+
+
+def _new_version(archive_sha: str, settings: TrainSettings, models_dir: Path) -> str:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    digest = hashlib.sha256(
+        (archive_sha + json.dumps(settings.as_dict(), sort_keys=True)).encode()
+    ).hexdigest()
+    return f"{stamp}-{digest[:8]}"
+
+
+def _no_progress(step: str, total: int) -> Callable[[int], None]:
+    return lambda n: None
+
+
+def train(
+    archive_paths: Sequence[Path],
+    models_dir: Path,
+    settings: TrainSettings,
+    progress: Progress = _no_progress,
+) -> TrainReport:
+    """Train on the archive, publish the new version and make it the live one."""
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+
+    def lap(step: str, since: float) -> float:
+        now = time.perf_counter()
+        timings[step] = round(now - since, 3)
+        return now
+
+    mark = started
+    archive: Archive = load_archive(archive_paths, settings.max_bad_share)
+    articles = archive.articles.reset_index(drop=True)
+    mark = lap("load", mark)
+
+    vectorizer = ArticleVectorizer(
+        field_weights={
+            "title": settings.title_weight,
+            "summary": settings.summary_weight,
+            "body": settings.body_weight,
+        },
+        text_weight=settings.text_weight,
+        tag_weight=settings.tag_weight,
+        ngram_max=settings.ngram_max,
+        min_df=settings.min_df,
+        max_df=settings.max_df,
+        min_tag_count=settings.min_tag_count,
+    ).fit(articles)
+    matrix = vectorizer.transform(articles)
+    mark = lap("features", mark)
+
+    neighbours = rank_neighbours(
+        matrix, pair_signals(articles), settings, progress("neighbours", len(articles))
+    )
+    mark = lap("neighbours", mark)
+
+    cards = build_cards(articles, settings.excerpt_chars)
+    version = _new_version(archive.sha256, settings, models_dir)
+    filled = int((neighbours.index[:, 0] >= 0).sum())
+    manifest = {
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "archive": {
+            "files": [str(p) for p in archive_paths],
+            "sha256": archive.sha256,
+            "rows_read": archive.rows_read,
+            "rows_invalid": len(archive.errors),
+            "rows_not_published": archive.not_published,
+            "articles": len(articles),
+        },
+        "parameters": settings.as_dict(),
+        "libraries": _library_versions(),
+        "vocabulary": vectorizer.vocabulary_size(),
+        "evaluation": {"articles_with_neighbours": filled, "coverage": filled / len(articles)},
+        "timings": timings,
+    }
+    folder = artifact.write_model(
+        models_dir,
+        version,
+        vectorizer=vectorizer,
+        index=neighbours.index,
+        score=neighbours.score,
+        cards=cards,
+        manifest=manifest,
+    )
+    artifact.promote(models_dir, version)
+    lap("write", mark)
+    pruned = artifact.prune(models_dir, settings.keep_versions)
+    return TrainReport(
+        version=version,
+        folder=folder,
+        rows_read=archive.rows_read,
+        articles=len(articles),
+        errors=archive.errors,
+        not_published=archive.not_published,
+        vocabulary=vectorizer.vocabulary_size(),
+        seconds=time.perf_counter() - started,
+        timings=timings,
+        pruned=pruned,
+    )

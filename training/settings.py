@@ -1,0 +1,100 @@
+"""The training settings table: every knob of the offline pipeline, with its default and help.
+
+The table is the single source for defaults, for `relata train --set NAME=VALUE`, for the
+manifest's recorded parameters and for the README's settings section (a test keeps the two
+in step).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def _setting(default: Any, help: str) -> Any:
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """Parameters of one training run; frozen so a run cannot change them half-way."""
+
+    title_weight: float = _setting(0.5, "Share of the text signal given to the title.")
+    summary_weight: float = _setting(0.3, "Share of the text signal given to the summary (dek).")
+    body_weight: float = _setting(0.2, "Share of the text signal given to the body.")
+    text_weight: float = _setting(0.75, "Blend weight of text similarity (TF-IDF cosine).")
+    tag_weight: float = _setting(
+        0.25, "Blend weight of tag similarity (cosine of rarity-weighted tags)."
+    )
+    category_weight: float = _setting(
+        0.05, "Score added when two articles share a category (case-insensitive)."
+    )
+    recency_weight: float = _setting(
+        0.3,
+        "Share of the score that decays with the time between two articles "
+        "(0 turns recency off; an undated pair counts as one half-life apart).",
+    )
+    recency_half_life_days: float = _setting(
+        365.0, "Days between two articles after which the decaying share is halved."
+    )
+    ngram_max: int = _setting(2, "Longest word n-gram in the text features (1 = words only).")
+    min_df: int = _setting(2, "Ignore terms found in fewer articles than this.")
+    max_df: float = _setting(
+        0.3, "Ignore terms found in more than this share of articles (they say little)."
+    )
+    min_tag_count: int = _setting(2, "Ignore tags carried by fewer articles than this.")
+    neighbours: int = _setting(50, "Related articles stored per article (top-K).")
+    candidates: int = _setting(
+        100, "Text-and-tag candidates per article, re-scored with category and recency."
+    )
+    max_bad_share: float = _setting(
+        0.01, "Fail the run when more than this share of archive rows is invalid."
+    )
+    excerpt_chars: int = _setting(160, "Target length of a card's excerpt, in characters.")
+    keep_versions: int = _setting(5, "Model versions kept in the model folder for rollback.")
+    chunk_size: int = _setting(512, "Articles scored per block in the neighbour search.")
+    n_jobs: int = _setting(-1, "Worker processes for the neighbour search (-1 = all cores).")
+
+    @classmethod
+    def help_table(cls) -> list[tuple[str, Any, str]]:
+        """(name, default, help) for every setting, in declaration order."""
+        return [(f.name, f.default, f.metadata["help"]) for f in dataclasses.fields(cls)]
+
+    def with_overrides(self, overrides: dict[str, str]) -> TrainSettings:
+        """A copy with `overrides` (names to text values) parsed to each setting's type."""
+        types = {f.name: type(f.default) for f in dataclasses.fields(self)}
+        parsed: dict[str, Any] = {}
+        for name, text in overrides.items():
+            if name not in types:
+                raise ValueError(f"unknown training setting {name!r}")
+            try:
+                parsed[name] = types[name](text)
+            except ValueError:
+                raise ValueError(
+                    f"setting {name!r} needs a {types[name].__name__}, got {text!r}"
+                ) from None
+        return dataclasses.replace(self, **parsed).validated()
+
+    def validated(self) -> TrainSettings:
+        """Self, after checking the values that would make training meaningless."""
+        if self.neighbours < 1 or self.candidates < self.neighbours:
+            raise ValueError("need 1 <= neighbours <= candidates")
+        if not 0 <= self.max_bad_share < 1:
+            raise ValueError("max_bad_share must be in [0, 1)")
+        if not 0 < self.max_df <= 1:
+            raise ValueError("max_df must be in (0, 1]")
+        if not 0 <= self.recency_weight <= 1:
+            raise ValueError("recency_weight must be in [0, 1]")
+        weights = (self.title_weight, self.summary_weight, self.body_weight)
+        if min(weights) < 0 or sum(weights) == 0:
+            raise ValueError("field weights must be >= 0 and not all 0")
+        if min(self.text_weight, self.tag_weight, self.category_weight) < 0:
+            raise ValueError("blend weights must be >= 0")
+        if self.keep_versions < 1 or self.chunk_size < 1 or self.ngram_max < 1:
+            raise ValueError("keep_versions, chunk_size and ngram_max must be >= 1")
+        return self
+
+    def as_dict(self) -> dict[str, Any]:
+        """The settings as plain JSON-ready values (recorded in the manifest)."""
+        return dataclasses.asdict(self)
