@@ -68,7 +68,8 @@ def parse_query(params: Mapping[str, Any], default_limit: int, max_limit: int) -
         fields = tuple(_text_list("fields", params.get("fields")))
         unknown = sorted(set(fields) - set(ITEM_FIELDS))
         if unknown or not fields:
-            raise _bad("fields", f"unknown {unknown}; choose from {', '.join(ITEM_FIELDS)}")
+            named = f"unknown {', '.join(unknown)}" if unknown else "names no field"
+            raise _bad("fields", f"{named}; choose from {', '.join(ITEM_FIELDS)}")
     since, until = _day("since", params.get("since")), _day("until", params.get("until"))
     if since and until and since > until:
         raise _bad("since", "must not be after until")

@@ -104,3 +104,13 @@ def test_bad_setting_is_a_usage_error_not_a_traceback(tmp_path: Path, archive: P
     assert result.exit_code == 2
     assert "unknown training setting 'nope'" in result.output
     assert "Traceback" not in result.output
+
+
+def test_vectoriser_transforms_new_articles_like_the_archive(models: Path, archive: Path) -> None:
+    from training.archive import load_archive
+
+    articles = load_archive([archive], 0.01).articles
+    vectorizer = artifact.load_vectorizer(models / artifact.current_version(models))
+    again = vectorizer.transform(articles)
+    fitted = type(vectorizer)(**vectorizer.get_params()).fit_transform(articles)
+    assert np.allclose(again.toarray(), fitted.toarray(), atol=1e-6)

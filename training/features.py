@@ -68,20 +68,21 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
             dtype=np.float32,
         )
 
-    def fit(self, articles: pd.DataFrame, y: None = None) -> ArticleVectorizer:
-        """Learn each field's vocabulary and idf, and the tag vocabulary."""
+    def _fit(self, articles: pd.DataFrame) -> tuple[dict[str, sp.spmatrix], sp.spmatrix | None]:
+        """Fit every part; return the raw field and tag matrices of `articles` on the way."""
         weights = self.field_weights or {"title": 0.5, "summary": 0.3, "body": 0.2}
         unknown = set(weights) - set(TEXT_FIELDS)
         if unknown:
             raise ValueError(f"unknown text fields in field_weights: {sorted(unknown)}")
         n_docs = len(articles)
         self.text_vectorizers_: dict[str, TfidfVectorizer] = {}
+        fields: dict[str, sp.spmatrix] = {}
         for name, weight in weights.items():
             if weight <= 0:
                 continue
             vectorizer = self._text_vectorizer(n_docs)
             try:
-                vectorizer.fit(articles[name])
+                fields[name] = vectorizer.fit_transform(articles[name])
             except ValueError:  # empty vocabulary: the field is blank across the archive
                 continue
             self.text_vectorizers_[name] = vectorizer
@@ -89,38 +90,43 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
         self.tag_vectorizer_: TfidfVectorizer | None = TfidfVectorizer(
             analyzer=tag_analyzer,
             min_df=min(self.min_tag_count, max(1, n_docs // 10)),
-            sublinear_tf=False,
             dtype=np.float32,
         )
         try:
-            self.tag_vectorizer_.fit(articles["tags"])
+            tags = self.tag_vectorizer_.fit_transform(articles["tags"])
         except ValueError:  # no tag is used often enough
-            self.tag_vectorizer_ = None
+            self.tag_vectorizer_, tags = None, None
+        return fields, tags
+
+    def _combine(
+        self, n: int, fields: dict[str, sp.spmatrix], tags: sp.spmatrix | None
+    ) -> sp.csr_matrix:
+        blocks = [np.sqrt(self.field_weights_[name]) * normalize(m) for name, m in fields.items()]
+        text = (
+            normalize(sp.hstack(blocks, format="csr", dtype=np.float32))
+            if blocks
+            else sp.csr_matrix((n, 0), dtype=np.float32)
+        )
+        if tags is None:
+            tags = sp.csr_matrix((n, 0), dtype=np.float32)
+        parts = [np.sqrt(self.text_weight) * text, np.sqrt(self.tag_weight) * tags]
+        return sp.hstack(parts, format="csr", dtype=np.float32)
+
+    def fit(self, articles: pd.DataFrame, y: None = None) -> ArticleVectorizer:
+        """Learn each field's vocabulary and idf, and the tag vocabulary."""
+        self._fit(articles)
         return self
 
-    def transform_text(self, articles: pd.DataFrame) -> sp.csr_matrix:
-        """Unit-length text vectors (rows of zeros for articles without usable text)."""
-        check_is_fitted(self, "text_vectorizers_")
-        blocks = [
-            np.sqrt(self.field_weights_[name]) * normalize(vectorizer.transform(articles[name]))
-            for name, vectorizer in self.text_vectorizers_.items()
-        ]
-        if not blocks:
-            return sp.csr_matrix((len(articles), 0), dtype=np.float32)
-        return normalize(sp.hstack(blocks, format="csr", dtype=np.float32))
-
-    def transform_tags(self, articles: pd.DataFrame) -> sp.csr_matrix:
-        """Unit-length, rarity-weighted tag vectors."""
-        check_is_fitted(self, "text_vectorizers_")
-        if self.tag_vectorizer_ is None:
-            return sp.csr_matrix((len(articles), 0), dtype=np.float32)
-        return self.tag_vectorizer_.transform(articles["tags"]).astype(np.float32)
+    def fit_transform(self, articles: pd.DataFrame, y: None = None) -> sp.csr_matrix:
+        """`fit` then `transform`, tokenising the archive once."""
+        return self._combine(len(articles), *self._fit(articles))
 
     def transform(self, articles: pd.DataFrame) -> sp.csr_matrix:
         """Blended content vectors: dot products are weighted text + tag cosines."""
-        text = np.sqrt(self.text_weight) * self.transform_text(articles)
-        tags = np.sqrt(self.tag_weight) * self.transform_tags(articles)
-        return sp.hstack([text, tags], format="csr", dtype=np.float32)
+        check_is_fitted(self, "text_vectorizers_")
+        fields = {name: v.transform(articles[name]) for name, v in self.text_vectorizers_.items()}
+        tags = self.tag_vectorizer_.transform(articles["tags"]) if self.tag_vectorizer_ else None
+        return self._combine(len(articles), fields, tags)
 
     def vocabulary_size(self) -> int:
         """Number of text terms plus tags the model knows."""

@@ -69,7 +69,7 @@ def _library_versions() -> dict[str, str]:
     return versions
 
 
-def _new_version(archive_sha: str, settings: TrainSettings, models_dir: Path) -> str:
+def _new_version(archive_sha: str, settings: TrainSettings) -> str:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     digest = hashlib.sha256(
         (archive_sha + json.dumps(settings.as_dict(), sort_keys=True)).encode()
@@ -113,8 +113,8 @@ def train(
         min_df=settings.min_df,
         max_df=settings.max_df,
         min_tag_count=settings.min_tag_count,
-    ).fit(articles)
-    matrix = vectorizer.transform(articles)
+    )
+    matrix = vectorizer.fit_transform(articles)
     mark = lap("features", mark)
 
     neighbours = rank_neighbours(
@@ -123,7 +123,7 @@ def train(
     mark = lap("neighbours", mark)
 
     cards = build_cards(articles, settings.excerpt_chars)
-    version = _new_version(archive.sha256, settings, models_dir)
+    version = _new_version(archive.sha256, settings)
     filled = int((neighbours.index[:, 0] >= 0).sum())
     manifest = {
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -1,0 +1,104 @@
+"""Training wall time and peak memory at several archive sizes, against the naive recipe.
+
+    .venv/bin/python benchmarks/train_scale.py [--sizes 10000,100000] [--naive 10000]
+
+Each case runs in its own process; peak memory is the largest RSS of that process and
+all its children (joblib workers) together, sampled every 50 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def _tree_rss(process: psutil.Process) -> int:
+    total = 0
+    for proc in [process, *process.children(recursive=True)]:
+        with contextlib.suppress(psutil.Error):  # a worker may exit while we look
+            total += proc.memory_info().rss
+    return total
+
+
+def measure(args: list[str]) -> tuple[float, int, str]:
+    """Run this script with `args` in a child process: (seconds, peak bytes, its output)."""
+    started = time.perf_counter()
+    child = subprocess.Popen([sys.executable, __file__, *args], stdout=subprocess.PIPE, text=True)
+    watched, peak = psutil.Process(child.pid), 0
+    while child.poll() is None:
+        peak = max(peak, _tree_rss(watched))
+        time.sleep(0.05)
+    output = child.stdout.read() if child.stdout else ""
+    if child.returncode:
+        raise SystemExit(f"case {args} failed with exit code {child.returncode}")
+    return time.perf_counter() - started, peak, output.strip()
+
+
+def run_relata(archive: Path) -> None:
+    from training.pipeline import train
+    from training.settings import TrainSettings
+
+    with tempfile.TemporaryDirectory() as models:
+        report = train([archive], Path(models), TrainSettings())
+        print(json.dumps(report.timings))
+
+
+def run_naive(archive: Path) -> None:
+    import numpy as np
+    import pandas as pd
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.metrics.pairwise import cosine_similarity
+
+    articles = pd.read_json(archive, lines=True)
+    text = articles["title"] + " " + articles["summary"] + " " + articles["body"]
+    matrix = TfidfVectorizer().fit_transform(text)
+    similarity = cosine_similarity(matrix)
+    np.fill_diagonal(similarity, -1)
+    top = np.argsort(-similarity, axis=1)[:, :50]
+    print(json.dumps({"rows": int(top.shape[0])}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000,100000", help="Archive sizes for Relata.")
+    parser.add_argument("--naive", type=int, default=10000, help="Size for the naive recipe.")
+    parser.add_argument("--case", choices=["relata", "naive"], help=argparse.SUPPRESS)
+    parser.add_argument("--archive", type=Path, help=argparse.SUPPRESS)
+    options = parser.parse_args()
+    if options.case == "relata":
+        return run_relata(options.archive)
+    if options.case == "naive":
+        return run_naive(options.archive)
+
+    from benchmarks.synthetic import write_synthetic_archive
+
+    print(f"machine: {psutil.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB")
+    print(f"{'recipe':<8} {'articles':>9} {'seconds':>8} {'peak MB':>8}  steps")
+    results = {}
+    with tempfile.TemporaryDirectory() as folder:
+        sizes = sorted({int(s) for s in options.sizes.split(",")} | {options.naive})
+        for size in sizes:
+            archive = write_synthetic_archive(Path(folder) / f"a{size}.jsonl", size)
+            cases = ["relata"] + (["naive"] if size == options.naive else [])
+            for case in cases:
+                seconds, peak, output = measure(["--case", case, "--archive", str(archive)])
+                results[case, size] = seconds, peak
+                steps = output if case == "relata" else ""
+                print(f"{case:<8} {size:>9} {seconds:>8.1f} {peak / 2**20:>8.0f}  {steps}")
+    if ("naive", options.naive) in results and ("relata", options.naive) in results:
+        (ns, nm), (rs, rm) = results["naive", options.naive], results["relata", options.naive]
+        print(f"at {options.naive}: Relata/naive time {rs / ns:.2f}, peak memory {rm / nm:.2f}")
+
+
+if __name__ == "__main__":
+    main()
