@@ -12,7 +12,6 @@ import click
 import orjson
 from tqdm import tqdm
 
-from service.model_store import Model
 from service.params import parse_query
 from service.related import related_items
 from training import artifact
@@ -118,7 +117,7 @@ def export(models_dir: Path, out: click.utils.LazyFile, limit: int) -> None:
     if version is None:
         raise click.ClickException(f"no live model in {models_dir} (train one first)")
     try:
-        model = Model.load(models_dir / version)
+        model = artifact.load_model(models_dir / version)
     except artifact.ArtifactError as exc:
         raise click.ClickException(str(exc)) from None
     query = parse_query({"limit": limit}, limit, 50)

@@ -12,34 +12,14 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import numpy as np
 
 from training import artifact
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Model:
-    """A verified, loaded model version with its slug lookup."""
-
-    version: str
-    manifest: dict[str, Any]
-    cards: list[dict[str, Any]]
-    index: np.ndarray
-    score: np.ndarray
-    rows: dict[str, int] = field(repr=False)
-
-    @classmethod
-    def load(cls, folder: Path) -> Model:
-        """Verify and load one version folder."""
-        loaded = artifact.load_model(folder)
-        rows = {card["slug"]: row for row, card in enumerate(loaded.cards)}
-        return cls(loaded.version, loaded.manifest, loaded.cards, loaded.index, loaded.score, rows)
+Model = artifact.LoadedModel
 
 
 class ModelStore:
@@ -70,7 +50,7 @@ class ModelStore:
         if self.model is not None and self.model.version == version:
             return self.model
         try:
-            model = Model.load(self.models_dir / version)
+            model = artifact.load_model(self.models_dir / version)
         except (artifact.ArtifactError, OSError, ValueError, KeyError) as exc:
             self.failed[version] = str(exc)
             log.error("refused model %s: %s", version, exc)

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-import platform
 from functools import cache
-from importlib import metadata, resources
+from importlib import resources
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app
@@ -13,6 +12,7 @@ from flask import Blueprint, Flask, Response, current_app
 from service.errors import ApiError
 from service.model_store import ModelStore
 from service.responses import json_response
+from training.provenance import library_versions
 
 bp = Blueprint("ops", __name__)
 
@@ -51,14 +51,8 @@ def readyz() -> Response:
 def version() -> Response:
     """The live model's manifest and the service's library versions."""
     store = _store()
-    libraries = {"python": platform.python_version()}
-    for name in SERVICE_LIBRARIES:
-        try:
-            libraries[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            libraries[name] = "unknown"
     manifest = store.model.manifest if store.model else None
-    return json_response({"service": libraries, "model": manifest})
+    return json_response({"service": library_versions(SERVICE_LIBRARIES), "model": manifest})
 
 
 @bp.get("/openapi.json")

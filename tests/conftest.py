@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +24,14 @@ def train_cli(archives: list[Path], models: Path, *extra: str) -> str:
     result = CliRunner().invoke(main, [*args, *extra])
     assert result.exit_code == 0, result.output
     return result.output
+
+
+def export_cli(models: Path, out: Path, limit: int) -> list[dict]:
+    """Run `relata export` through the real CLI; returns the lists it wrote."""
+    args = ["export", "--models", str(models), "--out", str(out), "--limit", str(limit)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    return [json.loads(line) for line in out.read_text().splitlines()]
 
 
 @pytest.fixture(scope="session")

@@ -14,9 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from service.cli import main
+from tests.conftest import export_cli
 
 pytestmark = pytest.mark.slow
 SEED = "kim-jong-un-us-north-korea-2026"
@@ -88,12 +87,7 @@ def test_metrics_add_up_across_workers(server: str) -> None:
 
 
 def test_every_list_of_the_demo_archive_is_clean(demo_models: Path, tmp_path: Path) -> None:
-    out = tmp_path / "export.jsonl"
-    result = CliRunner().invoke(
-        main, ["export", "--models", str(demo_models), "--out", str(out), "--limit", "50"]
-    )
-    assert result.exit_code == 0, result.output
-    lists = [json.loads(line) for line in out.read_text().splitlines()]
+    lists = export_cli(demo_models, tmp_path / "export.jsonl", 50)
     assert len(lists) == 10_002
     empty = 0
     for entry in lists:

@@ -5,6 +5,7 @@ import time
 from pathlib import Path
 
 import pytest
+from flask.testing import FlaskClient
 
 from service.app import create_app
 from tests.conftest import train_cli
@@ -43,15 +44,20 @@ def test_a_file_outside_the_manifest_is_never_loaded(store_copy: Path) -> None:
         artifact.load_vectorizer(store_copy / version)
 
 
+def _serve_then_retrain(store: Path, archive: Path) -> tuple[FlaskClient, str, str]:
+    """A client of the store's live model, then a retrain: (client, old, new version)."""
+    client = create_app({"models_dir": str(store), "reload_interval": 0.0}).test_client()
+    old = client.get("/readyz").get_json()["model_version"]
+    train_cli([archive], store)
+    new = artifact.current_version(store)
+    assert new != old
+    return client, old, new
+
+
 def test_a_newly_promoted_model_is_picked_up_without_restart(
     store_copy: Path, archive: Path
 ) -> None:
-    app = create_app({"models_dir": str(store_copy), "reload_interval": 0.0})
-    client = app.test_client()
-    old = client.get("/readyz").get_json()["model_version"]
-    train_cli([archive], store_copy)
-    new = artifact.current_version(store_copy)
-    assert new != old
+    client, _, new = _serve_then_retrain(store_copy, archive)
     _wait_for(lambda: client.get("/readyz").get_json()["model_version"] == new)
     assert client.get("/v1/related/mars-rover-lands").get_json()["model_version"] == new
 
@@ -59,11 +65,7 @@ def test_a_newly_promoted_model_is_picked_up_without_restart(
 def test_a_corrupt_new_model_is_refused_and_the_old_one_keeps_serving(
     store_copy: Path, archive: Path
 ) -> None:
-    app = create_app({"models_dir": str(store_copy), "reload_interval": 0.0})
-    client = app.test_client()
-    old = client.get("/readyz").get_json()["model_version"]
-    train_cli([archive], store_copy)
-    new = artifact.current_version(store_copy)
+    client, old, new = _serve_then_retrain(store_copy, archive)
     (store_copy / new / "neighbours_index.npy").write_bytes(b"garbage")
     _wait_for(lambda: new in client.get("/readyz").get_json()["refused_versions"])
     response = client.get("/v1/related/mars-rover-lands")

@@ -3,11 +3,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from click.testing import CliRunner
 from flask.testing import FlaskClient
 
 from service.app import create_app
-from service.cli import main
+from tests.conftest import export_cli
 from training.text import excerpt
 
 CARD_KEYS = {
@@ -152,12 +151,7 @@ def test_batch_rejects_bad_bodies(client: FlaskClient) -> None:
 def test_export_writes_the_same_cards_as_the_api(
     models: Path, client: FlaskClient, tmp_path: Path
 ) -> None:
-    out = tmp_path / "export.jsonl"
-    result = CliRunner().invoke(
-        main, ["export", "--models", str(models), "--out", str(out), "--limit", "3"]
-    )
-    assert result.exit_code == 0, result.output
-    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    lines = export_cli(models, tmp_path / "export.jsonl", 3)
     assert len(lines) == 18
     for line in lines[:5]:
         api = client.get(f"/v1/related/{line['slug']}?limit=3").get_json()["items"]

@@ -13,7 +13,7 @@ import json
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,7 @@ class LoadedModel:
     cards: list[dict[str, Any]]
     index: np.ndarray
     score: np.ndarray
+    rows: dict[str, int] = field(repr=False)  # slug -> row
 
 
 def sha256_file(path: Path) -> str:
@@ -176,7 +177,8 @@ def load_model(folder: Path) -> LoadedModel:
         raise ArtifactError(f"{folder.name}: unreadable model file ({exc})") from None
     if not (len(cards) == index.shape[0] == score.shape[0] and index.shape == score.shape):
         raise ArtifactError(f"{folder.name}: neighbour table and cards disagree in size")
-    return LoadedModel(manifest["version"], manifest, cards, index, score)
+    rows = {card["slug"]: row for row, card in enumerate(cards)}
+    return LoadedModel(manifest["version"], manifest, cards, index, score, rows)
 
 
 def load_vectorizer(folder: Path) -> Any:

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import platform
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +18,7 @@ from training.archive import Archive, RowError, load_archive
 from training.cards import build_cards
 from training.features import ArticleVectorizer
 from training.neighbours import PairSignals, rank_neighbours
+from training.provenance import library_versions
 from training.settings import TrainSettings
 
 # A callable that, given a step name and its total, returns an `advance(n)` callable.
@@ -57,16 +56,6 @@ def pair_signals(articles: pd.DataFrame) -> PairSignals:
     order = np.empty(len(articles), dtype=np.int64)
     order[by_age.index.to_numpy()] = np.arange(len(articles))
     return PairSignals(codes.astype(np.int32), days.to_numpy(dtype=np.float64), order)
-
-
-def _library_versions() -> dict[str, str]:
-    versions = {"python": platform.python_version()}
-    for name in LIBRARIES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = "unknown"
-    return versions
 
 
 def _new_version(archive_sha: str, settings: TrainSettings) -> str:
@@ -136,7 +125,7 @@ def train(
             "articles": len(articles),
         },
         "parameters": settings.as_dict(),
-        "libraries": _library_versions(),
+        "libraries": library_versions(LIBRARIES),
         "vocabulary": vectorizer.vocabulary_size(),
         "evaluation": {"articles_with_neighbours": filled, "coverage": filled / len(articles)},
         "timings": timings,
