@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, request
 
+from service.editorial import EditorialCache, Snapshot
 from service.errors import ApiError
 from service.model_store import Model, ModelStore
 from service.params import parse_query
@@ -24,10 +25,17 @@ def live_model() -> Model:
     return store.model
 
 
-def _row(model: Model, slug: str) -> int:
+def _snapshot() -> Snapshot:
+    cache: EditorialCache = current_app.extensions["relata.editorial"]
+    return cache.current()
+
+
+def _row(model: Model, snapshot: Snapshot, slug: str) -> int:
     row = model.rows.get(slug)
     if row is None:
         raise ApiError(404, "unknown_slug", f"No article with slug {slug!r} in the model.")
+    if slug in snapshot.unpublished:
+        raise ApiError(410, "unpublished", f"The article {slug!r} is unpublished.")
     return row
 
 
@@ -50,21 +58,22 @@ def _query(params: Any) -> Any:
 @bp.get("/v1/related/<slug>")
 def related(slug: str) -> Response:
     """Ranked related cards for one article."""
-    model = live_model()
-    row = _row(model, slug)
+    model, snapshot = live_model(), _snapshot()
+    row = _row(model, snapshot, slug)
     query = _query(request.args)
-    etag = f'"{model.version}"'
-    if request.if_none_match.contains(model.version):
-        return _cacheable(Response(status=304), etag)
-    items = related_items(model, row, query)
+    editorial = snapshot.for_source(slug)
+    tag = f"{model.version}.{editorial.version}"
+    if request.if_none_match.contains(tag):
+        return _cacheable(Response(status=304), f'"{tag}"')
+    items = related_items(model, row, query, editorial)
     payload = {"slug": slug, "model_version": model.version, "items": items}
-    return _cacheable(json_response(payload), etag)
+    return _cacheable(json_response(payload), f'"{tag}"')
 
 
 @bp.post("/v1/related:batch")
 def related_batch() -> Response:
     """Related cards for many slugs in one call; unknown slugs get a per-slug error."""
-    model = live_model()
+    model, snapshot = live_model(), _snapshot()
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise ApiError(400, "bad_json", "The body must be a JSON object with a 'slugs' list.")
@@ -79,7 +88,9 @@ def related_batch() -> Response:
     results = []
     for slug in slugs:
         try:
-            results.append({"slug": slug, "items": related_items(model, _row(model, slug), query)})
+            row = _row(model, snapshot, slug)
+            items = related_items(model, row, query, snapshot.for_source(slug))
+            results.append({"slug": slug, "items": items})
         except ApiError as exc:
             results.append({"slug": slug, "error": {"code": exc.code, "message": exc.message}})
     return json_response({"model_version": model.version, "results": results})

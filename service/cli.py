@@ -12,21 +12,16 @@ import click
 import orjson
 from tqdm import tqdm
 
+from service.cli_editors import db, overrides, stale_lines, tokens
+from service.cli_options import DATABASE, MODELS, live_model, open_database, overrides_snapshot
+from service.database import upgrade
+from service.editorial import Snapshot
 from service.params import parse_query
 from service.related import related_items
 from training import artifact
 from training.archive import ArchiveError
 from training.pipeline import train as run_training
 from training.settings import TrainSettings
-
-MODELS = click.option(
-    "--models",
-    "models_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("models"),
-    show_default=True,
-    help="Folder of model versions.",
-)
 
 
 def _settings(pairs: tuple[str, ...]) -> TrainSettings:
@@ -62,6 +57,11 @@ def main() -> None:
     """Relata: related-article recommendations for news and magazine sites."""
 
 
+main.add_command(db)
+main.add_command(tokens)
+main.add_command(overrides)
+
+
 @main.command()
 @click.option(
     "--archive",
@@ -72,12 +72,17 @@ def main() -> None:
     help="Archive file (.jsonl, .csv or .parquet); repeat to train on several.",
 )
 @MODELS
+@DATABASE
 @click.option(
     "--set", "pairs", multiple=True, metavar="NAME=VALUE", help="Override a training setting."
 )
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(
-    archives: tuple[Path, ...], models_dir: Path, pairs: tuple[str, ...], quiet: bool
+    archives: tuple[Path, ...],
+    models_dir: Path,
+    database_url: str,
+    pairs: tuple[str, ...],
+    quiet: bool,
 ) -> None:
     """Train on the archive and publish the new model as the live version."""
     settings = _settings(pairs)
@@ -97,10 +102,18 @@ def train(
     steps = ", ".join(f"{step} {seconds:.1f}s" for step, seconds in report.timings.items())
     click.echo(f"time {report.seconds:.1f}s ({steps})")
     click.echo(f"published {report.version} in {models_dir}")
+    try:
+        stale = stale_lines(models_dir, database_url)
+    except click.ClickException as exc:  # the model is published; overrides are advisory here
+        click.echo(f"warning: stale overrides not checked: {exc.message}", err=True)
+        stale = []
+    if stale:
+        click.echo(f"{len(stale)} overrides are stale (relata overrides stale lists them)")
 
 
 @main.command()
 @MODELS
+@DATABASE
 @click.option(
     "--out",
     type=click.File("wb"),
@@ -111,23 +124,21 @@ def train(
 @click.option(
     "--limit", type=click.IntRange(1, 50), default=6, show_default=True, help="Cards per article."
 )
-def export(models_dir: Path, out: click.utils.LazyFile, limit: int) -> None:
+def export(models_dir: Path, database_url: str, out: click.utils.LazyFile, limit: int) -> None:
     """Write every article's related cards, one JSON object per line, as the API serves them."""
-    version = artifact.current_version(models_dir)
-    if version is None:
-        raise click.ClickException(f"no live model in {models_dir} (train one first)")
-    try:
-        model = artifact.load_model(models_dir / version)
-    except artifact.ArtifactError as exc:
-        raise click.ClickException(str(exc)) from None
+    model = live_model(models_dir)
+    snapshot = overrides_snapshot(models_dir, database_url) or Snapshot()
     query = parse_query({"limit": limit}, limit, 50)
     for row, card in enumerate(model.cards):
-        items = related_items(model, row, query)
+        if card["slug"] in snapshot.unpublished:
+            continue
+        items = related_items(model, row, query, snapshot.for_source(card["slug"]))
         out.write(orjson.dumps({"slug": card["slug"], "items": items}) + b"\n")
 
 
 @main.command()
 @MODELS
+@DATABASE
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option(
     "--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="Port."
@@ -135,7 +146,7 @@ def export(models_dir: Path, out: click.utils.LazyFile, limit: int) -> None:
 @click.option(
     "--workers", type=click.IntRange(1, 64), default=2, show_default=True, help="gunicorn workers."
 )
-def serve(models_dir: Path, host: str, port: int, workers: int) -> None:
+def serve(models_dir: Path, database_url: str, host: str, port: int, workers: int) -> None:
     """Serve the live model over HTTP with gunicorn (local use; see README for production)."""
     if workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
         # prometheus_client picks its storage when first imported, so this must come
@@ -145,7 +156,10 @@ def serve(models_dir: Path, host: str, port: int, workers: int) -> None:
 
     if artifact.current_version(models_dir) is None:
         click.echo(f"warning: no live model in {models_dir}; /readyz answers 503", err=True)
-    run_server({"models_dir": str(models_dir)}, host, port, workers)
+    with open_database(models_dir, database_url) as target:
+        upgrade(target.engine)
+    config = {"models_dir": str(models_dir), "database_url": database_url}
+    run_server(config, host, port, workers)
 
 
 if __name__ == "__main__":  # pragma: no cover

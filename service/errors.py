@@ -6,6 +6,7 @@ import logging
 import re
 
 from flask import Flask, Response
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from service.responses import json_response
@@ -38,7 +39,15 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError) -> Response:
-        return error_response(exc.status, exc.code, exc.message)
+        response = error_response(exc.status, exc.code, exc.message)
+        if exc.status == 401:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="relata"'
+        return response
+
+    @app.errorhandler(SQLAlchemyError)
+    def _database_error(exc: SQLAlchemyError) -> Response:
+        log.error("database error: %s", exc)
+        return error_response(503, "database_unavailable", "The overrides database is unavailable.")
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response:

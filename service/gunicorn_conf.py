@@ -13,6 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from prometheus_client import multiprocess
+from sqlalchemy.exc import SQLAlchemyError
+
+from service import settings
+from service.database import Database, default_url, upgrade
 
 bind = os.environ.get("RELATA_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
@@ -22,11 +26,19 @@ accesslog = "-"
 
 
 def on_starting(server: Any) -> None:
-    """Start with an empty metrics folder, so counters of an earlier run don't linger."""
+    """Once, before any worker: empty the metrics folder, migrate the overrides database."""
     folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if folder:
         shutil.rmtree(folder, ignore_errors=True)
         Path(folder).mkdir(parents=True, exist_ok=True)
+    values = settings.from_environment()
+    database = Database(values["database_url"] or default_url(values["models_dir"]))
+    try:
+        upgrade(database.engine)
+    except SQLAlchemyError as exc:  # serve model lists anyway; /readyz will say why
+        server.log.error("overrides database not migrated: %s", exc)
+    finally:
+        database.engine.dispose()
 
 
 def child_exit(server: Any, worker: Any) -> None:

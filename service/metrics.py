@@ -48,6 +48,12 @@ class Metrics:
             multiprocess_mode="livemax",
             registry=self.registry,
         )
+        self.database_up = Gauge(
+            "relata_database_up",
+            "1 while the overrides database answers, 0 while serving without it.",
+            multiprocess_mode="livemin",
+            registry=self.registry,
+        )
         self.model_failures = Counter(
             "relata_model_load_failures_total",
             "Model versions refused because they failed to load or verify.",

@@ -1,19 +1,18 @@
 """The model store: load the live model version, verify it, and swap in newer ones.
 
-A request never waits for a load: `poll()` is a cheap, throttled read of `CURRENT`, and a
-changed version is loaded and verified in a background thread before one reference is
-swapped. A version that fails to load is refused, logged and remembered; the previous
-model keeps serving.
+A request never waits for a load: `poll()` starts, at most every `reload_interval`
+seconds, a background check of `CURRENT`; a changed version is loaded and verified there
+before one reference is swapped. A version that fails to load is refused, logged and
+remembered; the previous model keeps serving.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 
+from service.background import BackgroundRefresh
 from training import artifact
 
 log = logging.getLogger(__name__)
@@ -38,9 +37,7 @@ class ModelStore:
         self.failed: dict[str, str] = {}
         self._on_change = on_change
         self._on_failure = on_failure
-        self._lock = threading.Lock()
-        self._loading = False
-        self._next_check = 0.0
+        self._refresh = BackgroundRefresh(self.load_current, reload_interval)
 
     def load_current(self) -> Model | None:
         """Load the version `CURRENT` names now, unless it is loaded or known bad."""
@@ -64,23 +61,5 @@ class ModelStore:
         return model
 
     def poll(self) -> None:
-        """Start a background load when `CURRENT` changed; cheap enough for every request."""
-        now = time.monotonic()
-        if now < self._next_check:
-            return
-        with self._lock:
-            if self._loading or now < self._next_check:
-                return
-            self._next_check = now + self.reload_interval
-            version = artifact.current_version(self.models_dir)
-            current = self.model.version if self.model else None
-            if version is None or version == current or version in self.failed:
-                return
-            self._loading = True
-        threading.Thread(target=self._load_in_background, daemon=True).start()
-
-    def _load_in_background(self) -> None:
-        try:
-            self.load_current()
-        finally:
-            self._loading = False
+        """Check `CURRENT` in the background when due; cheap enough for every request."""
+        self._refresh.kick()

@@ -42,8 +42,16 @@ def readyz() -> Response:
     store.poll()
     if store.model is None:
         raise ApiError(503, "no_model", "No verified model is loaded yet.")
+    editorial = current_app.extensions["relata.editorial"]
+    database = "ok" if editorial.healthy else f"unavailable ({editorial.error})"
     return json_response(
-        {"status": "ready", "model_version": store.model.version, "refused_versions": store.failed}
+        {
+            "status": "ready",
+            "model_version": store.model.version,
+            "refused_versions": store.failed,
+            # Lists are served from the model alone while the database is away.
+            "database": database,
+        }
     )
 
 

@@ -27,14 +27,13 @@ class GunicornServer(BaseApplication):
 
 
 def serve(app_config: dict[str, Any], host: str, port: int, workers: int) -> None:
-    """Serve until interrupted, with the production gunicorn hooks."""
+    """Serve until interrupted (the caller has migrated the database)."""
     options = {
         "bind": f"{host}:{port}",
         "workers": workers,
         "timeout": gunicorn_conf.timeout,
         "graceful_timeout": gunicorn_conf.graceful_timeout,
         "accesslog": gunicorn_conf.accesslog,
-        "on_starting": gunicorn_conf.on_starting,
         "child_exit": gunicorn_conf.child_exit,
     }
     GunicornServer(app_config, options).run()

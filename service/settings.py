@@ -63,6 +63,24 @@ SETTINGS: tuple[Setting, ...] = (
         "Seconds between checks of `CURRENT` for a newly promoted model.",
         float,
     ),
+    Setting(
+        "database_url",
+        "",
+        "SQLAlchemy URL of the overrides database; empty = SQLite file `relata.db` in "
+        "`models_dir`. PostgreSQL: `postgresql+psycopg://user@host/db`.",
+    ),
+    Setting(
+        "overrides_refresh_interval",
+        1.0,
+        "Seconds between checks for overrides changed by other processes.",
+        float,
+    ),
+    Setting(
+        "secret_key",
+        "",
+        "Key that signs the editor page's session cookie; empty = a random key kept in "
+        "`models_dir/.secret_key`.",
+    ),
     Setting("max_body_bytes", 1 << 20, "Largest request body accepted, in bytes.", int),
     Setting("log_level", "INFO", "Log level of the service's own messages."),
 )

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import json
+import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -8,12 +10,16 @@ import pytest
 from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
 
 from service.app import create_app
 from service.cli import main
 from tests.corpus import write_archive
 
 ROOT = Path(__file__).resolve().parent.parent
+POSTGRES_URL = os.environ.get(
+    "RELATA_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 
 
 def train_cli(archives: list[Path], models: Path, *extra: str) -> str:
@@ -55,9 +61,79 @@ def demo_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+def cli(*args: str) -> str:
+    """Run any `relata` command through the real CLI; returns its output."""
+    result = CliRunner().invoke(main, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def make_token(database_url: str, role: str, name: str | None = None) -> str:
+    """A fresh token from `relata tokens create`."""
+    name = name or f"{role}-{uuid.uuid4().hex[:8]}"
+    args = ["tokens", "create", "--database-url", database_url, "--role", role, "--name", name]
+    return cli(*args).strip()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty, migrated overrides database: a SQLite file, or a schema on PostgreSQL."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'relata.db'}"
+        cli("db", "upgrade", "--database-url", url)
+        yield url
+        return
+    schema = f"relata_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+    try:
+        cli("db", "upgrade", "--database-url", url)
+        yield url
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
 @pytest.fixture
-def app(models: Path) -> Flask:
-    return create_app({"models_dir": str(models), "reload_interval": 0.0})
+def sqlite_url(tmp_path: Path) -> str:
+    """A migrated SQLite overrides database, for tests that are not about the database."""
+    url = f"sqlite:///{tmp_path / 'relata.db'}"
+    cli("db", "upgrade", "--database-url", url)
+    return url
+
+
+_APPS: list[Flask] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_databases() -> Iterator[None]:
+    """Close the connection pools of the apps a test made (psycopg warns otherwise)."""
+    yield
+    while _APPS:
+        _APPS.pop().extensions["relata.database"].engine.dispose()
+
+
+def make_app(models: Path, database_url: str, **settings: object) -> Flask:
+    """The service on `models` and `database_url`, refreshing at every request."""
+    config = {
+        "models_dir": str(models),
+        "database_url": database_url,
+        "reload_interval": 0.0,
+        "overrides_refresh_interval": 0.0,
+        "secret_key": "test-only-key",
+        **settings,
+    }
+    app = create_app(config)
+    _APPS.append(app)
+    return app
+
+
+@pytest.fixture
+def app(models: Path, sqlite_url: str) -> Flask:
+    return make_app(models, sqlite_url)
 
 
 @pytest.fixture

@@ -19,14 +19,20 @@ from typing import Any
 
 import joblib
 import numpy as np
+import scipy.sparse as sp
 
-FORMAT = 1
+FORMAT = 2  # 2: features.npz and feature_names.json
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 INDEX_FILE = "neighbours_index.npy"
 SCORE_FILE = "neighbours_score.npy"
 CARDS_FILE = "cards.json"
 VECTORIZER_FILE = "vectorizer.joblib"
+FEATURES_FILE = "features.npz"
+FEATURE_NAMES_FILE = "feature_names.json"
+MODEL_FILES = (
+    VECTORIZER_FILE, INDEX_FILE, SCORE_FILE, CARDS_FILE, FEATURES_FILE, FEATURE_NAMES_FILE
+)  # fmt: skip
 
 
 class ArtifactError(Exception):
@@ -75,6 +81,8 @@ def write_model(
     index: np.ndarray,
     score: np.ndarray,
     cards: list[dict[str, Any]],
+    features: sp.spmatrix,
+    feature_names: list[str],
     manifest: dict[str, Any],
 ) -> Path:
     """Write a complete, verified version folder beside the live ones, unpublished.
@@ -92,10 +100,9 @@ def write_model(
         np.save(tmp / INDEX_FILE, np.ascontiguousarray(index, dtype=np.int32))
         np.save(tmp / SCORE_FILE, np.ascontiguousarray(score, dtype=np.float32))
         _write_json(tmp / CARDS_FILE, cards)
-        files = {
-            name: sha256_file(tmp / name)
-            for name in (VECTORIZER_FILE, INDEX_FILE, SCORE_FILE, CARDS_FILE)
-        }
+        sp.save_npz(tmp / FEATURES_FILE, features.tocsr(), compressed=False)
+        _write_json(tmp / FEATURE_NAMES_FILE, feature_names)
+        files = {name: sha256_file(tmp / name) for name in MODEL_FILES}
         _write_json(
             tmp / MANIFEST, {**manifest, "format": FORMAT, "version": version, "files": files}
         )
@@ -154,7 +161,7 @@ def verify(folder: Path) -> dict[str, Any]:
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise ArtifactError(f"{folder.name}: unsupported manifest format")
     files = manifest.get("files")
-    required = {VECTORIZER_FILE, INDEX_FILE, SCORE_FILE, CARDS_FILE}
+    required = set(MODEL_FILES)
     if not isinstance(files, dict) or not required <= set(files):
         raise ArtifactError(f"{folder.name}: manifest does not list every model file")
     for name, expected in files.items():
@@ -185,3 +192,11 @@ def load_vectorizer(folder: Path) -> Any:
     """The fitted vectoriser of a version folder, after verifying its checksum."""
     verify(folder)
     return joblib.load(folder / VECTORIZER_FILE)
+
+
+def load_features(folder: Path) -> tuple[sp.csr_matrix, list[str]]:
+    """The content vectors and their feature names, after verifying the folder."""
+    verify(folder)
+    matrix = sp.load_npz(folder / FEATURES_FILE).tocsr()
+    names = json.loads((folder / FEATURE_NAMES_FILE).read_text(encoding="utf-8"))
+    return matrix, names

@@ -128,6 +128,18 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
         tags = self.tag_vectorizer_.transform(articles["tags"]) if self.tag_vectorizer_ else None
         return self._combine(len(articles), fields, tags)
 
+    def feature_names(self) -> list[str]:
+        """Names of the columns of `transform`'s output: `field:term` and `tag:name`."""
+        check_is_fitted(self, "text_vectorizers_")
+        names = [
+            f"{field}:{term}"
+            for field, vectorizer in self.text_vectorizers_.items()
+            for term in vectorizer.get_feature_names_out()
+        ]
+        if self.tag_vectorizer_ is not None:
+            names += [f"tag:{tag}" for tag in self.tag_vectorizer_.get_feature_names_out()]
+        return names
+
     def vocabulary_size(self) -> int:
         """Number of text terms plus tags the model knows."""
         check_is_fitted(self, "text_vectorizers_")

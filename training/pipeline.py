@@ -137,6 +137,8 @@ def train(
         index=neighbours.index,
         score=neighbours.score,
         cards=cards,
+        features=matrix,
+        feature_names=vectorizer.feature_names(),
         manifest=manifest,
     )
     artifact.promote(models_dir, version)

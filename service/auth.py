@@ -1,0 +1,147 @@
+"""API tokens and roles: tokens are stored as sha256 digests and compared in constant time.
+
+A request proves who it is with `Authorization: Bearer <token>`, or, on the editor page,
+with the signed session cookie plus an `X-CSRF-Token` header on every write.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+from flask import current_app, request, session
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from service.database import Database
+from service.errors import ApiError
+from service.overrides import utcnow
+from service.schema import Token
+
+ROLES = ("viewer", "editor", "admin")  # each role can do what the ones before it can
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is making a request."""
+
+    name: str
+    role: str
+
+    def can(self, role: str) -> bool:
+        """True when this principal's role includes `role`."""
+        return ROLES.index(self.role) >= ROLES.index(role)
+
+
+def digest(token: str) -> str:
+    """The stored form of a token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(database: Database, name: str, role: str) -> str:
+    """A new random token for `name`; only its digest is kept, so show it once."""
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}")
+    token = "rlt_" + secrets.token_urlsafe(32)
+    try:
+        with database.session() as db:
+            db.add(Token(name=name, role=role, digest=digest(token), created_at=utcnow()))
+    except IntegrityError:
+        raise ValueError(f"a token named {name!r} exists already") from None
+    return token
+
+
+def revoke_token(database: Database, name: str) -> bool:
+    """Revoke the token called `name`; False when there is no such active token."""
+    with database.session() as db:
+        result = db.execute(
+            update(Token)
+            .where(Token.name == name, Token.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        )
+        return result.rowcount == 1
+
+
+def list_tokens(database: Database) -> list[dict[str, Any]]:
+    """Every token's name, role and dates (never the token)."""
+    with database.session() as db:
+        return [
+            {"name": t.name, "role": t.role, "created_at": t.created_at, "revoked_at": t.revoked_at}
+            for t in db.scalars(select(Token).order_by(Token.id))
+        ]
+
+
+def principal_for(database: Database, token_digest: str) -> Principal | None:
+    """The active token with this digest, compared in constant time."""
+    with database.session() as db:
+        row = db.scalar(select(Token).where(Token.digest == token_digest))
+    if row is None or row.revoked_at is not None:
+        return None
+    if not hmac.compare_digest(row.digest, token_digest):
+        return None
+    return Principal(row.name, row.role)
+
+
+def _from_request(database: Database) -> Principal | None:
+    header = request.headers.get("Authorization", "")
+    if header:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise ApiError(401, "unauthorized", "use 'Authorization: Bearer <token>'")
+        return principal_for(database, digest(token.strip()))
+    if "token_digest" in session:
+        if request.method not in SAFE_METHODS:
+            sent = request.headers.get("X-CSRF-Token", "")
+            if not hmac.compare_digest(sent, session.get("csrf", "")):
+                raise ApiError(403, "csrf", "missing or wrong X-CSRF-Token header")
+        return principal_for(database, session["token_digest"])
+    return None
+
+
+def requires(role: str) -> Callable[[View], View]:
+    """Decorate a view: 401 without a valid token, 403 without `role`."""
+
+    def decorate(view: View) -> View:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            database = current_app.extensions["relata.database"]
+            principal = _from_request(database)
+            if principal is None:
+                raise ApiError(401, "unauthorized", "a valid token is required")
+            if not principal.can(role):
+                raise ApiError(403, "forbidden", f"this needs the {role} role")
+            return view(*args, principal=principal, **kwargs)
+
+        return wrapped  # type: ignore[return-value]
+
+    return decorate
+
+
+def session_secret(configured: str, models_dir: Path) -> str:
+    """The session-signing key: the configured one, else one kept beside the models.
+
+    The file is created once (exclusively, mode 0600), so every worker of every process
+    that shares the models folder signs with the same key.
+    """
+    if configured:
+        return configured
+    path = models_dir / ".secret_key"
+    try:
+        models_dir.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_hex(32))
+    except FileExistsError:
+        pass
+    except OSError:  # a read-only models folder: sessions then last as long as the process
+        return secrets.token_hex(32)
+    return path.read_text().strip()

@@ -1,0 +1,62 @@
+"""Options and helpers shared by the `relata` commands."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+from sqlalchemy.exc import SQLAlchemyError
+
+from service.database import Database, default_url
+from service.editorial import Snapshot, build_snapshot
+from service.overrides import Overrides
+from training import artifact
+
+MODELS = click.option(
+    "--models",
+    "models_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("models"),
+    show_default=True,
+    help="Folder of model versions.",
+)
+DATABASE = click.option(
+    "--database-url",
+    envvar="RELATA_DATABASE_URL",
+    default="",
+    help="Overrides database (SQLAlchemy URL) [default: SQLite file relata.db in --models].",
+)
+
+
+@contextmanager
+def open_database(models_dir: Path, url: str) -> Iterator[Database]:
+    """The overrides database (`url`, or the default beside the models), closed afterwards;
+    a database failure becomes a one-line error."""
+    target = Database(url or default_url(models_dir))
+    try:
+        yield target
+    except SQLAlchemyError as exc:
+        raise click.ClickException(f"database error: {exc.__class__.__name__}: {exc}") from None
+    finally:
+        target.engine.dispose()
+
+
+def live_model(models_dir: Path) -> artifact.LoadedModel:
+    """The verified live model, or a one-line error."""
+    version = artifact.current_version(models_dir)
+    if version is None:
+        raise click.ClickException(f"no live model in {models_dir} (train one first)")
+    try:
+        return artifact.load_model(models_dir / version)
+    except artifact.ArtifactError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def overrides_snapshot(models_dir: Path, url: str) -> Snapshot | None:
+    """Every active override, or None when there is no overrides database yet."""
+    if not url and not (models_dir / "relata.db").exists():
+        return None
+    with open_database(models_dir, url) as target:
+        return build_snapshot(Overrides(target))

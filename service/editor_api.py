@@ -1,0 +1,218 @@
+"""The editor API: read and change overrides, global blocks and the audit log.
+
+Reads need any token; writes need the editor role and `If-Match` with the scope's
+current version (412 when someone changed it first, 428 when it is missing).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Blueprint, Flask, Response, current_app, request
+
+from service.api import live_model
+from service.auth import Principal, requires
+from service.editorial import EditorialCache
+from service.errors import ApiError
+from service.model_store import Model
+from service.overrides import GLOBAL_KINDS, SCOPED_KINDS, NewOverride, utcnow
+from service.responses import json_response
+from service.schema import GLOBAL
+from service.stale import stale_overrides
+
+bp = Blueprint("editor_api", __name__)
+MAX_REASON = 1000
+
+
+def _cache() -> EditorialCache:
+    return current_app.extensions["relata.editorial"]
+
+
+def _body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ApiError(400, "bad_json", "The body must be a JSON object.")
+    return body
+
+
+def _expected_version() -> int:
+    header = request.headers.get("If-Match")
+    if not header:
+        raise ApiError(428, "precondition_required", "send If-Match with the version you read")
+    tag = header.strip().removeprefix("W/").strip('"')
+    if not tag.isdigit():
+        raise ApiError(400, "bad_parameter", f"If-Match: not a version: {header!r}")
+    return int(tag)
+
+
+def _known(model: Model, slug: Any, name: str) -> str:
+    if not isinstance(slug, str) or slug not in model.rows:
+        raise ApiError(404, "unknown_slug", f"{name}: no article {slug!r} in the model")
+    return slug
+
+
+def _reason(body: dict[str, Any]) -> str:
+    reason = body.get("reason")
+    if not isinstance(reason, str) or not reason.strip() or len(reason) > MAX_REASON:
+        raise ApiError(400, "bad_parameter", f"reason: required, 1 to {MAX_REASON} characters")
+    return reason.strip()
+
+
+def _expiry(body: dict[str, Any]) -> datetime | None:
+    value = body.get("expires_at")
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        raise ApiError(
+            400, "bad_parameter", f"expires_at: not an ISO datetime: {value!r}"
+        ) from None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    if moment <= utcnow():
+        raise ApiError(400, "bad_parameter", "expires_at: must be in the future")
+    return moment
+
+
+def _position(body: dict[str, Any]) -> int:
+    position, largest = body.get("position"), current_app.config["MAX_LIMIT"]
+    if not isinstance(position, int) or isinstance(position, bool) or not 1 <= position <= largest:
+        raise ApiError(400, "bad_parameter", f"position: a whole number from 1 to {largest}")
+    return position
+
+
+def _state(scope: str, model: Model) -> Response:
+    version, rows = _cache().overrides.state(scope)
+    now, stale = utcnow(), stale_overrides(rows, model, _cache().current().unpublished)
+    overrides = [
+        {**row.as_dict(), "expired": bool(row.expires_at and row.expires_at <= now),
+         "stale": stale.get(row.id)}
+        for row in rows
+    ]  # fmt: skip
+    body = {"scope": scope, "version": version, "overrides": overrides}
+    response = json_response(body)
+    response.headers["ETag"] = f'"{version}"'
+    return response
+
+
+def _changed(scope: str, model: Model) -> Response:
+    _cache().refresh()  # this process serves the change at once; others within seconds
+    return _state(scope, model)
+
+
+@bp.get("/v1/overrides/<slug>")
+@requires("viewer")
+def get_overrides(slug: str, principal: Principal) -> Response:
+    """A source article's pins and blocks, with its version for If-Match."""
+    model = live_model()
+    return _state(_known(model, slug, "slug"), model)
+
+
+@bp.post("/v1/overrides/<slug>")
+@requires("editor")
+def add_override(slug: str, principal: Principal) -> Response:
+    """Pin a target at a position in this article's list, or block it there."""
+    model, body = live_model(), _body()
+    source = _known(model, slug, "slug")
+    kind = body.get("kind")
+    if kind not in SCOPED_KINDS:
+        raise ApiError(400, "bad_parameter", f"kind: one of {', '.join(SCOPED_KINDS)}")
+    target = _known(model, body.get("target"), "target")
+    if target == source:
+        raise ApiError(400, "self_link", "an article cannot be related to itself")
+    new = NewOverride(kind, target, _reason(body), _position(body) if kind == "pin" else None,
+                      _expiry(body))  # fmt: skip
+    _cache().overrides.add(source, _expected_version(), principal.name, new)
+    return _changed(source, model)
+
+
+@bp.delete("/v1/overrides/<slug>/<target>")
+@requires("editor")
+def remove_override(slug: str, target: str, principal: Principal) -> Response:
+    """Remove this article's pin or block of `target`."""
+    model = live_model()
+    _cache().overrides.remove(slug, _expected_version(), principal.name, target)
+    return _changed(slug, model)
+
+
+@bp.put("/v1/overrides/<slug>/order")
+@requires("editor")
+def reorder(slug: str, principal: Principal) -> Response:
+    """Set a full manual order for the top of this article's list."""
+    model, body = live_model(), _body()
+    source = _known(model, slug, "slug")
+    targets = body.get("slugs")
+    largest = current_app.config["MAX_LIMIT"]
+    if not isinstance(targets, list) or len(targets) > largest:
+        raise ApiError(400, "bad_parameter", f"slugs: a list of at most {largest} slugs")
+    targets = [_known(model, target, "slugs") for target in targets]
+    if len(set(targets)) != len(targets):
+        raise ApiError(400, "duplicate", "slugs: a slug appears twice")
+    if source in targets:
+        raise ApiError(400, "self_link", "an article cannot be related to itself")
+    expected = _expected_version()
+    _cache().overrides.reorder(
+        source, expected, principal.name, targets, _reason(body), _expiry(body)
+    )
+    return _changed(source, model)
+
+
+@bp.get("/v1/blocks")
+@requires("viewer")
+def get_blocks(principal: Principal) -> Response:
+    """Articles blocked everywhere or unpublished, with the version for If-Match."""
+    return _state(GLOBAL, live_model())
+
+
+@bp.post("/v1/blocks")
+@requires("editor")
+def add_block(principal: Principal) -> Response:
+    """Block an article from every list (`block`), or unpublish it (`unpublish`)."""
+    model, body = live_model(), _body()
+    kind = body.get("kind", "block")
+    if kind not in GLOBAL_KINDS:
+        raise ApiError(400, "bad_parameter", f"kind: one of {', '.join(GLOBAL_KINDS)}")
+    target = _known(model, body.get("target"), "target")
+    new = NewOverride(kind, target, _reason(body), None, _expiry(body))
+    _cache().overrides.add(GLOBAL, _expected_version(), principal.name, new)
+    return _changed(GLOBAL, model)
+
+
+@bp.delete("/v1/blocks/<target>")
+@requires("editor")
+def remove_block(target: str, principal: Principal) -> Response:
+    """Lift a global block or unpublishing."""
+    model = live_model()
+    _cache().overrides.remove(GLOBAL, _expected_version(), principal.name, target)
+    return _changed(GLOBAL, model)
+
+
+@bp.get("/v1/audit")
+@requires("viewer")
+def audit(principal: Principal) -> Response:
+    """The newest changes, optionally of one scope (`?scope=slug` or `?scope=*`)."""
+    try:
+        limit = min(int(request.args.get("limit", 100)), 1000)
+    except ValueError:
+        raise ApiError(400, "bad_parameter", "limit: a whole number") from None
+    entries = _cache().overrides.audit(request.args.get("scope"), max(limit, 1))
+    return json_response({"entries": entries})
+
+
+@bp.get("/v1/overrides:stale")
+@requires("viewer")
+def stale(principal: Principal) -> Response:
+    """Overrides whose source or target is gone from the model, or unpublished."""
+    model = live_model()
+    _, _, rows = _cache().overrides.everything()
+    reasons = stale_overrides(rows, model, _cache().current().unpublished)
+    listed = [{**row.as_dict(), "scope": row.scope, "stale": reasons[row.id]}
+              for row in rows if row.id in reasons]  # fmt: skip
+    return json_response({"model_version": model.version, "stale": listed})
+
+
+def init_app(app: Flask) -> None:
+    """Register the editor API."""
+    app.register_blueprint(bp)

@@ -1,0 +1,135 @@
+"""The editor page: log in with a token, find an article, see and shape its cards.
+
+Server-rendered (Jinja escapes every title), with a little JavaScript that calls the
+editor API using the session cookie and a CSRF token.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from werkzeug.wrappers import Response
+
+from service.api import live_model
+from service.auth import digest, principal_for
+from service.editorial import EditorialCache
+from service.errors import ApiError
+from service.model_store import Model
+from service.params import parse_query
+from service.related import related_items
+from service.schema import GLOBAL
+from service.stale import stale_overrides
+from training import artifact
+from training.explain import explain_pair
+
+bp = Blueprint("editor_page", __name__, url_prefix="/editor")
+SEARCH_RESULTS = 20
+SHOWN_CARDS = 12
+
+
+def _signed_in() -> bool:
+    database = current_app.extensions["relata.database"]
+    return (
+        "token_digest" in session and principal_for(database, session["token_digest"]) is not None
+    )
+
+
+def _features(model: Model) -> tuple[Any, list[str]]:
+    cached = current_app.extensions.get("relata.features")
+    if cached is None or cached[0] != model.version:
+        store = current_app.extensions["relata.store"]
+        cached = (model.version, *artifact.load_features(store.models_dir / model.version))
+        current_app.extensions["relata.features"] = cached
+    return cached[1], cached[2]
+
+
+def _search(model: Model, text: str) -> list[dict[str, Any]]:
+    needle = text.casefold().strip()
+    if not needle:
+        return []
+    found = []
+    for card in model.cards:
+        if needle in card["slug"] or needle in card["title"].casefold():
+            found.append(card)
+            if len(found) == SEARCH_RESULTS:
+                break
+    return found
+
+
+@bp.get("")
+def home() -> str | Response:
+    """The login form, or the article search."""
+    if not _signed_in():
+        return render_template("editor/login.html")
+    query = request.args.get("q", "")
+    return render_template("editor/search.html", query=query, results=_search(live_model(), query))
+
+
+@bp.post("/login")
+def login() -> tuple[str, int] | Response:
+    """Check the token and keep its digest in the signed session."""
+    token = request.form.get("token", "").strip()
+    database = current_app.extensions["relata.database"]
+    principal = principal_for(database, digest(token)) if token else None
+    if principal is None:
+        return render_template("editor/login.html", error="That token is not valid."), 401
+    session.clear()
+    session.update(
+        token_digest=digest(token), name=principal.name, role=principal.role,
+        csrf=secrets.token_hex(16),
+    )  # fmt: skip
+    return redirect(url_for("editor_page.home"))
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    """Forget the session."""
+    session.clear()
+    return redirect(url_for("editor_page.home"))
+
+
+@bp.get("/articles/<slug>")
+def article(slug: str) -> str | Response:
+    """One article's cards as readers see them, with why, and the editing controls."""
+    if not _signed_in():
+        return redirect(url_for("editor_page.home"))
+    model = live_model()
+    row = model.rows.get(slug)
+    if row is None:
+        raise ApiError(404, "unknown_slug", f"No article with slug {slug!r} in the model.")
+    cache: EditorialCache = current_app.extensions["relata.editorial"]
+    snapshot = cache.current()
+    query = parse_query({"limit": SHOWN_CARDS}, SHOWN_CARDS, SHOWN_CARDS)
+    cards = related_items(model, row, query, snapshot.for_source(slug))
+    matrix, names = _features(model)
+    for card in cards:
+        card["why"] = explain_pair(matrix, names, row, model.rows[card["slug"]])
+    version, rows = cache.overrides.state(slug)
+    global_version, global_rows = cache.overrides.state(GLOBAL)
+    stale = stale_overrides(rows, model, snapshot.unpublished)
+    return render_template(
+        "editor/article.html",
+        source=model.cards[row],
+        cards=cards,
+        unpublished=slug in snapshot.unpublished,
+        overrides=[{**r.as_dict(), "stale": stale.get(r.id)} for r in rows],
+        version=version,
+        global_version=global_version,
+        global_rows=[r.as_dict() for r in global_rows],
+    )
+
+
+def init_app(app: Flask) -> None:
+    """Register the editor page."""
+    app.register_blueprint(bp)

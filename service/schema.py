@@ -1,0 +1,101 @@
+"""Database tables: editors' overrides, their versions, the audit log and API tokens.
+
+Overrides live apart from any model, keyed by slug, so they survive every retrain.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+GLOBAL = "*"  # the scope of blocks and unpublishing that apply to every list
+REVISION = "#"  # a scope row whose version counts every change, for cheap cache checks
+
+
+class Base(DeclarativeBase):
+    """Declarative base of Relata's tables."""
+
+
+class Override(Base):
+    """One editorial decision: pin or block a target in one list, or everywhere."""
+
+    __tablename__ = "overrides"
+    __table_args__ = (UniqueConstraint("scope", "target", name="uq_overrides_scope_target"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scope: Mapped[str] = mapped_column(String(200), index=True)  # source slug or GLOBAL
+    kind: Mapped[str] = mapped_column(String(16))  # pin | block | unpublish
+    target: Mapped[str] = mapped_column(String(200))
+    position: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    author: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready fields."""
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "target": self.target,
+            "position": self.position,
+            "author": self.author,
+            "reason": self.reason,
+            "created_at": self.created_at.isoformat(timespec="seconds") + "Z",
+            "expires_at": self.expires_at.isoformat(timespec="seconds") + "Z"
+            if self.expires_at
+            else None,
+        }
+
+
+class Scope(Base):
+    """The version of one scope's overrides, for If-Match and ETags."""
+
+    __tablename__ = "scopes"
+
+    scope: Mapped[str] = mapped_column(String(200), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AuditEntry(Base):
+    """Who changed what, when, with the state before and after."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(32))
+    scope: Mapped[str] = mapped_column(String(200), index=True)
+    target: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    before: Mapped[Any] = mapped_column(JSON, nullable=True)
+    after: Mapped[Any] = mapped_column(JSON, nullable=True)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready fields."""
+        return {
+            "id": self.id,
+            "at": self.at.isoformat(timespec="seconds") + "Z",
+            "actor": self.actor,
+            "action": self.action,
+            "scope": self.scope,
+            "target": self.target,
+            "before": self.before,
+            "after": self.after,
+        }
+
+
+class Token(Base):
+    """An API token; only its sha256 digest is stored."""
+
+    __tablename__ = "tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    role: Mapped[str] = mapped_column(String(16))  # viewer | editor | admin
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
