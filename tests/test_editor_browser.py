@@ -1,0 +1,128 @@
+"""The editor page in a real headless Chromium (Debian's), against a real served app."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
+
+from tests.conftest import make_token
+
+CHROMIUM = os.environ.get("RELATA_TEST_CHROMIUM", "/usr/bin/chromium")
+CHROMEDRIVER = os.environ.get("RELATA_TEST_CHROMEDRIVER", "/usr/bin/chromedriver")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_until(predicate, seconds: float = 20.0) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if predicate():
+                return
+        except OSError:
+            pass
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
+@pytest.fixture
+def served(models: Path, sqlite_url: str) -> Iterator[str]:
+    """`relata serve` with two workers on the test model and database."""
+    port = _free_port()
+    env = {**os.environ, "RELATA_OVERRIDES_REFRESH_INTERVAL": "0.2"}
+    command = [sys.executable, "-m", "service.cli", "serve", "--models", str(models),
+               "--database-url", sqlite_url, "--port", str(port), "--workers", "2"]  # fmt: skip
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until(lambda: urllib.request.urlopen(f"{base}/readyz", timeout=2).status == 200)
+        yield base
+    finally:
+        process.terminate()
+        process.communicate(timeout=20)
+
+
+@pytest.fixture
+def browser() -> Iterator[webdriver.Chrome]:
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    with tempfile.TemporaryDirectory() as profile:
+        for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                     "--no-first-run", "--disable-background-networking",
+                     "--disable-component-update", "--disable-sync",
+                     "--disable-dev-shm-usage", f"--user-data-dir={profile}"):  # fmt: skip
+            options.add_argument(flag)
+        driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+        try:
+            yield driver
+        finally:
+            driver.quit()
+
+
+def _public_list(base: str, slug: str) -> list[dict]:
+    with urllib.request.urlopen(f"{base}/v1/related/{slug}", timeout=5) as response:
+        return json.load(response)["items"]
+
+
+def test_editor_logs_in_pins_and_readers_see_it(
+    served: str, browser: webdriver.Chrome, sqlite_url: str, tmp_path: Path
+) -> None:
+    wait = WebDriverWait(browser, 20)
+    browser.get(f"{served}/editor")
+    browser.find_element(By.ID, "token").send_keys("rlt_not-a-token")
+    browser.find_element(By.ID, "login").click()
+    assert "not valid" in browser.find_element(By.CSS_SELECTOR, ".error").text
+
+    browser.find_element(By.ID, "token").send_keys(make_token(sqlite_url, "editor", "carol"))
+    browser.find_element(By.ID, "login").click()
+    wait.until(expected_conditions.presence_of_element_located((By.ID, "q")))
+    browser.find_element(By.ID, "q").send_keys("deficit")
+    browser.find_element(By.ID, "search").click()
+    # Titles are text, never markup: the literal "<" shows as it is.
+    link = wait.until(
+        expected_conditions.presence_of_element_located(
+            (By.LINK_TEXT, "Budget Deficit Falls < 2% Of GDP")
+        )
+    )
+    assert link
+
+    browser.get(f"{served}/editor/articles/mars-rover-lands")
+    cards = browser.find_elements(By.CSS_SELECTOR, "#cards .card")
+    assert cards and "terms:" in cards[0].find_element(By.CSS_SELECTOR, ".why").text
+    browser.find_element(By.ID, "reason").send_keys("Readers asked for sport")
+    browser.find_element(By.ID, "pin-target").send_keys("tennis-open-final")
+    position = browser.find_element(By.ID, "pin-position")
+    position.clear()
+    position.send_keys("2")
+    browser.find_element(By.ID, "pin-add").click()
+    wait.until(lambda b: "tennis-open-final" in b.find_element(By.ID, "overrides").text)
+    browser.save_screenshot(str(tmp_path / "editor.png"))
+
+    # Readers, served by either worker, see the pin at position 2.
+    for _ in range(6):
+        _wait_until(
+            lambda: _public_list(served, "mars-rover-lands")[1]["slug"] == "tennis-open-final"
+        )
+    item = _public_list(served, "mars-rover-lands")[1]
+    assert item["source"] == "pin"
+    card = browser.find_elements(By.CSS_SELECTOR, "#cards .card")[1]
+    assert card.get_attribute("data-slug") == "tennis-open-final"
