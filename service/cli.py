@@ -18,7 +18,7 @@ from service.database import upgrade
 from service.editorial import Snapshot
 from service.params import parse_query
 from service.related import related_items
-from training import artifact
+from training import artifact, registry
 from training.archive import ArchiveError
 from training.pipeline import train as run_training
 from training.settings import TrainSettings
@@ -154,7 +154,7 @@ def serve(models_dir: Path, database_url: str, host: str, port: int, workers: in
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="relata-metrics-")
     from service.server import serve as run_server
 
-    if artifact.current_version(models_dir) is None:
+    if registry.current_version(models_dir) is None:
         click.echo(f"warning: no live model in {models_dir}; /readyz answers 503", err=True)
     with open_database(models_dir, database_url) as target:
         upgrade(target.engine)

@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from service.database import Database, default_url
 from service.editorial import Snapshot, build_snapshot
 from service.overrides import Overrides
-from training import artifact
+from training import artifact, registry
 
 MODELS = click.option(
     "--models",
@@ -45,7 +45,7 @@ def open_database(models_dir: Path, url: str) -> Iterator[Database]:
 
 def live_model(models_dir: Path) -> artifact.LoadedModel:
     """The verified live model, or a one-line error."""
-    version = artifact.current_version(models_dir)
+    version = registry.current_version(models_dir)
     if version is None:
         raise click.ClickException(f"no live model in {models_dir} (train one first)")
     try:

@@ -109,7 +109,8 @@ def article(slug: str) -> str | Response:
     if row is None:
         raise ApiError(404, "unknown_slug", f"No article with slug {slug!r} in the model.")
     cache: EditorialCache = current_app.extensions["relata.editorial"]
-    snapshot = cache.current()
+    cache.refresh()  # editors see their own change at once, whichever worker answers
+    snapshot = cache.snapshot
     query = parse_query({"limit": SHOWN_CARDS}, SHOWN_CARDS, SHOWN_CARDS)
     cards = related_items(model, row, query, snapshot.for_source(slug))
     matrix, names = _features(model)

@@ -1,8 +1,8 @@
 """The request path's view of the overrides: an in-memory snapshot, refreshed cheaply.
 
 Serving never queries overrides per request. A snapshot of every active override is
-rebuilt in the background when the database's revision counter moves (checked at most
-every `overrides_refresh_interval` seconds) or when an override in it expires. If the database
+rebuilt when the database's revision counter moves (checked at most every
+`overrides_refresh_interval` seconds) or when an override in it expires. If the database
 cannot be reached, the last snapshot keeps applying and `healthy` turns false, so pages
 keep their related lists.
 """
@@ -10,6 +10,8 @@ keep their related lists.
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -99,7 +101,13 @@ def build_snapshot(overrides: Overrides, epoch: int = 0) -> Snapshot:
 
 
 class EditorialCache:
-    """Keeps a current snapshot; survives an unreachable database."""
+    """Keeps a current snapshot; survives an unreachable database.
+
+    While the database answers, the request that finds the snapshot due checks the
+    revision itself (one indexed read per interval per process), so even a worker that
+    sat idle serves a change at once. While it does not, retries go to the background,
+    so no page waits on a dead database.
+    """
 
     def __init__(
         self,
@@ -113,16 +121,27 @@ class EditorialCache:
         self.snapshot = Snapshot()
         self.healthy = False
         self.error: str | None = None
+        self.refresh_interval = refresh_interval
+        self._next_check = 0.0
+        self._refreshing = threading.Lock()
         self._background = BackgroundRefresh(self.refresh, refresh_interval)
 
     def current(self) -> Snapshot:
-        """The snapshot to serve with; starts a background refresh when one is due."""
+        """The snapshot to serve with, checked against the database when due."""
         expiry = self.snapshot.next_expiry
-        self._background.kick(force=expiry is not None and utcnow() >= expiry)
+        due = time.monotonic() >= self._next_check or (expiry is not None and utcnow() >= expiry)
+        if due and not self.healthy:
+            self._background.kick()
+        elif due and self._refreshing.acquire(blocking=False):
+            try:  # another thread already refreshing: serve what we have
+                self.refresh()
+            finally:
+                self._refreshing.release()
         return self.snapshot
 
     def refresh(self) -> None:
         """Rebuild the snapshot if the revision moved or an override expired."""
+        self._next_check = time.monotonic() + self.refresh_interval
         try:
             with self.database.session() as session:
                 revision = session.scalar(select(Scope.version).where(Scope.scope == REVISION))

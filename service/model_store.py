@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from service.background import BackgroundRefresh
-from training import artifact
+from training import artifact, registry
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ class ModelStore:
 
     def load_current(self) -> Model | None:
         """Load the version `CURRENT` names now, unless it is loaded or known bad."""
-        version = artifact.current_version(self.models_dir)
+        version = registry.current_version(self.models_dir)
         if version is None or version in self.failed:
             return self.model
         if self.model is not None and self.model.version == version:

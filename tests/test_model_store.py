@@ -9,7 +9,7 @@ from flask.testing import FlaskClient
 
 from service.app import create_app
 from tests.conftest import train_cli
-from training import artifact
+from training import artifact, registry
 
 
 @pytest.fixture
@@ -27,7 +27,7 @@ def _wait_for(predicate, seconds: float = 10.0) -> None:
 
 
 def test_a_tampered_model_file_is_refused(store_copy: Path) -> None:
-    version = artifact.current_version(store_copy)
+    version = registry.current_version(store_copy)
     cards = store_copy / version / "cards.json"
     cards.write_text(cards.read_text().replace("Mars", "Venus"))
     client = create_app({"models_dir": str(store_copy)}).test_client()
@@ -38,7 +38,7 @@ def test_a_tampered_model_file_is_refused(store_copy: Path) -> None:
 
 
 def test_a_file_outside_the_manifest_is_never_loaded(store_copy: Path) -> None:
-    version = artifact.current_version(store_copy)
+    version = registry.current_version(store_copy)
     (store_copy / version / "vectorizer.joblib").write_bytes(b"not what was checksummed")
     with pytest.raises(artifact.ArtifactError, match=r"checksum mismatch for vectorizer\.joblib"):
         artifact.load_vectorizer(store_copy / version)
@@ -49,7 +49,7 @@ def _serve_then_retrain(store: Path, archive: Path) -> tuple[FlaskClient, str, s
     client = create_app({"models_dir": str(store), "reload_interval": 0.0}).test_client()
     old = client.get("/readyz").get_json()["model_version"]
     train_cli([archive], store)
-    new = artifact.current_version(store)
+    new = registry.current_version(store)
     assert new != old
     return client, old, new
 

@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 
 from tests.conftest import cli, make_app, make_token, train_cli
 from tests.corpus import ARTICLES, write_archive
-from training import artifact
+from training import registry
 
 SOURCE = "mars-rover-lands"
 
@@ -270,7 +270,7 @@ def test_pins_survive_a_retrain_and_stale_ones_are_flagged(
     )
     output = train_cli([smaller], store, "--database-url", database_url)
     assert "1 overrides are stale" in output
-    new = artifact.current_version(store)
+    new = registry.current_version(store)
     deadline = time.monotonic() + 10
     while client.get("/readyz").get_json()["model_version"] != new:
         assert time.monotonic() < deadline

@@ -8,11 +8,11 @@ from click.testing import CliRunner
 
 from service.cli import main
 from tests.conftest import train_cli
-from training import artifact
+from training import artifact, registry
 
 
 def _live(models: Path) -> artifact.LoadedModel:
-    return artifact.load_model(models / artifact.current_version(models))
+    return artifact.load_model(models / registry.current_version(models))
 
 
 def _lists(model: artifact.LoadedModel) -> dict[str, list[str]]:
@@ -21,7 +21,7 @@ def _lists(model: artifact.LoadedModel) -> dict[str, list[str]]:
 
 
 def test_manifest_records_provenance_and_every_checksum(models: Path, archive: Path) -> None:
-    version = artifact.current_version(models)
+    version = registry.current_version(models)
     manifest = json.loads((models / version / "manifest.json").read_text())
     assert manifest["version"] == version
     assert manifest["archive"]["sha256"] == artifact.sha256_file(archive)
@@ -85,9 +85,9 @@ def test_block_size_and_repeat_runs_do_not_change_the_result(
 def test_only_the_newest_versions_are_kept(tmp_path: Path, archive: Path) -> None:
     for _ in range(3):
         output = train_cli([archive], tmp_path, "--set", "keep_versions=2")
-    versions = artifact.list_versions(tmp_path)
+    versions = registry.list_versions(tmp_path)
     assert len(versions) == 2
-    assert artifact.current_version(tmp_path) == versions[-1]
+    assert registry.current_version(tmp_path) == versions[-1]
     assert f"published {versions[-1]}" in output
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".tmp-")]
 
@@ -110,7 +110,7 @@ def test_vectoriser_transforms_new_articles_like_the_archive(models: Path, archi
     from training.archive import load_archive
 
     articles = load_archive([archive], 0.01).articles
-    vectorizer = artifact.load_vectorizer(models / artifact.current_version(models))
+    vectorizer = artifact.load_vectorizer(models / registry.current_version(models))
     again = vectorizer.transform(articles)
     fitted = type(vectorizer)(**vectorizer.get_params()).fit_transform(articles)
     assert np.allclose(again.toarray(), fitted.toarray(), atol=1e-6)

@@ -1,8 +1,8 @@
-"""The versioned model artifact: write, publish atomically, verify, read back.
+"""The versioned model artifact: one version folder, written, verified and read back.
 
 Layout: `models/<version>/` holds the fitted vectoriser (joblib), the neighbour table
-(`.npy`, memory-mappable), the cards (JSON) and `manifest.json` with the sha256 of every
-file. `models/CURRENT` names the live version. Loading verifies every checksum first:
+(`.npy`, memory-mappable), the cards (JSON), the content vectors (`.npz`) and
+`manifest.json` with the sha256 of every file. Loading verifies every checksum first:
 joblib files run code when loaded, so nothing outside a verified manifest is ever read.
 """
 
@@ -22,7 +22,6 @@ import numpy as np
 import scipy.sparse as sp
 
 FORMAT = 2  # 2: features.npz and feature_names.json
-CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 INDEX_FILE = "neighbours_index.npy"
 SCORE_FILE = "neighbours_score.npy"
@@ -64,15 +63,6 @@ def _write_json(path: Path, value: Any) -> None:
     path.write_text(json.dumps(value, ensure_ascii=False, indent=1), encoding="utf-8")
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with tmp.open("w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-
-
 def write_model(
     models_dir: Path,
     version: str,
@@ -112,42 +102,6 @@ def write_model(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return final
-
-
-def promote(models_dir: Path, version: str) -> None:
-    """Make `version` the live model by switching the CURRENT pointer atomically."""
-    verify(models_dir / version)
-    _atomic_write(models_dir / CURRENT, version + "\n")
-
-
-def current_version(models_dir: Path) -> str | None:
-    """The version CURRENT names, or None when nothing is published yet."""
-    try:
-        version = (models_dir / CURRENT).read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
-        return None
-    return version or None
-
-
-def list_versions(models_dir: Path) -> list[str]:
-    """Published version folders, oldest first (version ids sort by creation time)."""
-    if not models_dir.is_dir():
-        return []
-    return sorted(
-        p.name
-        for p in models_dir.iterdir()
-        if not p.name.startswith(".") and (p / MANIFEST).is_file()
-    )
-
-
-def prune(models_dir: Path, keep: int) -> list[str]:
-    """Delete all but the newest `keep` versions (never the live one); return the deleted."""
-    live = current_version(models_dir)
-    versions = list_versions(models_dir)
-    doomed = [v for v in versions[: max(0, len(versions) - keep)] if v != live]
-    for version in doomed:
-        shutil.rmtree(models_dir / version, ignore_errors=True)
-    return doomed
 
 
 def verify(folder: Path) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from training import artifact
+from training import artifact, registry
 from training.archive import Archive, RowError, load_archive
 from training.cards import build_cards
 from training.features import ArticleVectorizer
@@ -141,9 +141,9 @@ def train(
         feature_names=vectorizer.feature_names(),
         manifest=manifest,
     )
-    artifact.promote(models_dir, version)
+    registry.promote(models_dir, version)
     lap("write", mark)
-    pruned = artifact.prune(models_dir, settings.keep_versions)
+    pruned = registry.prune(models_dir, settings.keep_versions)
     return TrainReport(
         version=version,
         folder=folder,
