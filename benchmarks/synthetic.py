@@ -29,7 +29,8 @@ def _mix(rng: np.random.Generator, own: list[str], words: np.ndarray, p: np.ndar
 def write_synthetic_archive(path: Path, n: int, seed: int = 0) -> Path:
     """Write `n` synthetic articles as JSON Lines to `path`."""
     rng = np.random.default_rng(seed)
-    real = [json.loads(line) for line in DEMO.open(encoding="utf-8")]
+    with DEMO.open(encoding="utf-8") as lines:
+        real = [json.loads(line) for line in lines]
     words_by_category: dict[str, Counter] = {}
     for article in real:
         words = WORD.findall(f"{article['title']} {article['summary']}")

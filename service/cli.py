@@ -5,15 +5,31 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 import click
 import orjson
-from tqdm import tqdm
 
 from service.cli_editors import db, overrides, stale_lines, tokens
-from service.cli_options import DATABASE, MODELS, live_model, open_database, overrides_snapshot
+from service.cli_models import (
+    evaluate_command,
+    list_models,
+    promote,
+    retrain,
+    rollback,
+    schedule,
+)
+from service.cli_options import (
+    ARCHIVES,
+    DATABASE,
+    MODELS,
+    SETTINGS,
+    live_model,
+    open_database,
+    overrides_snapshot,
+    progress,
+    train_settings,
+)
 from service.database import upgrade
 from service.editorial import Snapshot
 from service.params import parse_query
@@ -21,34 +37,6 @@ from service.related import related_items
 from training import artifact, registry
 from training.archive import ArchiveError
 from training.pipeline import train as run_training
-from training.settings import TrainSettings
-
-
-def _settings(pairs: tuple[str, ...]) -> TrainSettings:
-    overrides = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep:
-            raise click.BadParameter(f"{pair!r} is not NAME=VALUE", param_hint="--set")
-        overrides[name.strip()] = value.strip()
-    try:
-        return TrainSettings().with_overrides(overrides)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--set") from None
-
-
-def _progress(quiet: bool) -> Callable[[str, int], Callable[[int], None]]:
-    def start(step: str, total: int) -> Callable[[int], None]:
-        bar = tqdm(total=total, desc=step, unit="article", disable=quiet or None, leave=False)
-
-        def advance(n: int) -> None:
-            bar.update(n)
-            if bar.n >= total:
-                bar.close()
-
-        return advance
-
-    return start
 
 
 @click.group()
@@ -57,25 +45,16 @@ def main() -> None:
     """Relata: related-article recommendations for news and magazine sites."""
 
 
-main.add_command(db)
-main.add_command(tokens)
-main.add_command(overrides)
+for command in (db, tokens, overrides, retrain, schedule, promote, rollback, list_models,
+                evaluate_command):  # fmt: skip
+    main.add_command(command)
 
 
 @main.command()
-@click.option(
-    "--archive",
-    "archives",
-    multiple=True,
-    required=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Archive file (.jsonl, .csv or .parquet); repeat to train on several.",
-)
+@ARCHIVES
 @MODELS
 @DATABASE
-@click.option(
-    "--set", "pairs", multiple=True, metavar="NAME=VALUE", help="Override a training setting."
-)
+@SETTINGS
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(
     archives: tuple[Path, ...],
@@ -85,10 +64,10 @@ def train(
     quiet: bool,
 ) -> None:
     """Train on the archive and publish the new model as the live version."""
-    settings = _settings(pairs)
+    settings = train_settings(pairs)
     try:
-        report = run_training(list(archives), models_dir, settings, _progress(quiet))
-    except (ArchiveError, artifact.ArtifactError, OSError) as exc:
+        report = run_training(list(archives), models_dir, settings, progress(quiet))
+    except (ArchiveError, artifact.ArtifactError, registry.RegistryError, OSError) as exc:
         raise click.ClickException(str(exc)) from None
     for error in report.errors[:20]:
         click.echo(f"skipped {error}", err=True)

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import click
 from sqlalchemy.exc import SQLAlchemyError
+from tqdm import tqdm
 
 from service.database import Database, default_url
 from service.editorial import Snapshot, build_snapshot
 from service.overrides import Overrides
 from training import artifact, registry
+from training.settings import TrainSettings
 
 MODELS = click.option(
     "--models",
@@ -21,6 +23,17 @@ MODELS = click.option(
     default=Path("models"),
     show_default=True,
     help="Folder of model versions.",
+)
+ARCHIVES = click.option(
+    "--archive",
+    "archives",
+    multiple=True,
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Archive file (.jsonl, .csv or .parquet); repeat to train on several.",
+)
+SETTINGS = click.option(
+    "--set", "pairs", multiple=True, metavar="NAME=VALUE", help="Override a training setting."
 )
 DATABASE = click.option(
     "--database-url",
@@ -60,3 +73,33 @@ def overrides_snapshot(models_dir: Path, url: str) -> Snapshot | None:
         return None
     with open_database(models_dir, url) as target:
         return build_snapshot(Overrides(target))
+
+
+def train_settings(pairs: tuple[str, ...]) -> TrainSettings:
+    """The default training settings with `--set NAME=VALUE` pairs applied."""
+    overrides = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{pair!r} is not NAME=VALUE", param_hint="--set")
+        overrides[name.strip()] = value.strip()
+    try:
+        return TrainSettings().with_overrides(overrides)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--set") from None
+
+
+def progress(quiet: bool) -> Callable[[str, int], Callable[[int], None]]:
+    """A tqdm progress bar per long step, on standard error (none with --quiet)."""
+
+    def start(step: str, total: int) -> Callable[[int], None]:
+        bar = tqdm(total=total, desc=step, unit="article", disable=quiet or None, leave=False)
+
+        def advance(n: int) -> None:
+            bar.update(n)
+            if bar.n >= total:
+                bar.close()
+
+        return advance
+
+    return start

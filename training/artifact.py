@@ -104,8 +104,8 @@ def write_model(
     return final
 
 
-def verify(folder: Path) -> dict[str, Any]:
-    """The folder's manifest, after checking every file against its sha256."""
+def read_manifest(folder: Path) -> dict[str, Any]:
+    """A version folder's manifest (plain JSON: safe to read without verifying)."""
     try:
         manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -114,6 +114,12 @@ def verify(folder: Path) -> dict[str, Any]:
         raise ArtifactError(f"{folder.name}: unreadable manifest ({exc})") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise ArtifactError(f"{folder.name}: unsupported manifest format")
+    return manifest
+
+
+def verify(folder: Path) -> dict[str, Any]:
+    """The folder's manifest, after checking every file against its sha256."""
+    manifest = read_manifest(folder)
     files = manifest.get("files")
     required = set(MODEL_FILES)
     if not isinstance(files, dict) or not required <= set(files):

@@ -16,6 +16,7 @@ import pandas as pd
 from training import artifact, registry
 from training.archive import Archive, RowError, load_archive
 from training.cards import build_cards
+from training.evaluate import evaluate
 from training.features import ArticleVectorizer
 from training.neighbours import PairSignals, rank_neighbours
 from training.provenance import library_versions
@@ -40,6 +41,7 @@ class TrainReport:
     vocabulary: int
     seconds: float
     timings: dict[str, float] = field(default_factory=dict)
+    evaluation: dict = field(default_factory=dict)
     pruned: list[str] = field(default_factory=list)
 
 
@@ -66,17 +68,17 @@ def _new_version(archive_sha: str, settings: TrainSettings) -> str:
     return f"{stamp}-{digest[:8]}"
 
 
-def _no_progress(step: str, total: int) -> Callable[[int], None]:
+def no_progress(step: str, total: int) -> Callable[[int], None]:
     return lambda n: None
 
 
-def train(
+def build_version(
     archive_paths: Sequence[Path],
     models_dir: Path,
     settings: TrainSettings,
-    progress: Progress = _no_progress,
+    progress: Progress = no_progress,
 ) -> TrainReport:
-    """Train on the archive, publish the new version and make it the live one."""
+    """Train on the archive and publish the new version folder, without making it live."""
     started = time.perf_counter()
     timings: dict[str, float] = {}
 
@@ -113,7 +115,10 @@ def train(
 
     cards = build_cards(articles, settings.excerpt_chars)
     version = _new_version(archive.sha256, settings)
-    filled = int((neighbours.index[:, 0] >= 0).sum())
+    rows = {card["slug"]: row for row, card in enumerate(cards)}
+    in_memory = artifact.LoadedModel(version, {}, cards, neighbours.index, neighbours.score, rows)
+    figures = evaluate(in_memory, (matrix, vectorizer.feature_names()))
+    mark = lap("evaluate", mark)
     manifest = {
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "archive": {
@@ -127,7 +132,7 @@ def train(
         "parameters": settings.as_dict(),
         "libraries": library_versions(LIBRARIES),
         "vocabulary": vectorizer.vocabulary_size(),
-        "evaluation": {"articles_with_neighbours": filled, "coverage": filled / len(articles)},
+        "evaluation": figures,
         "timings": timings,
     }
     folder = artifact.write_model(
@@ -141,9 +146,7 @@ def train(
         feature_names=vectorizer.feature_names(),
         manifest=manifest,
     )
-    registry.promote(models_dir, version)
     lap("write", mark)
-    pruned = registry.prune(models_dir, settings.keep_versions)
     return TrainReport(
         version=version,
         folder=folder,
@@ -154,5 +157,19 @@ def train(
         vocabulary=vectorizer.vocabulary_size(),
         seconds=time.perf_counter() - started,
         timings=timings,
-        pruned=pruned,
+        evaluation=figures,
     )
+
+
+def train(
+    archive_paths: Sequence[Path],
+    models_dir: Path,
+    settings: TrainSettings,
+    progress: Progress = no_progress,
+) -> TrainReport:
+    """Train, publish and make the new version live at once (no gates; see `retrain`)."""
+    with registry.exclusive(models_dir):
+        report = build_version(archive_paths, models_dir, settings, progress)
+        registry.promote(models_dir, report.version)
+        report.pruned = registry.prune(models_dir, settings.keep_versions)
+    return report

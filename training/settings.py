@@ -55,6 +55,22 @@ class TrainSettings:
     keep_versions: int = _setting(5, "Model versions kept in the model folder for rollback.")
     chunk_size: int = _setting(512, "Articles scored per block in the neighbour search.")
     n_jobs: int = _setting(-1, "Worker processes for the neighbour search (-1 = all cores).")
+    gate_max_row_drop: float = _setting(
+        0.10, "Retrain gate: most the article count may fall versus the live model (share)."
+    )
+    gate_max_coverage_drop: float = _setting(
+        0.05, "Retrain gate: most the share of full (6-card) lists may fall versus the live model."
+    )
+    gate_max_hub_share: float = _setting(
+        0.02, "Retrain gate: largest share of top-10 lists any one article may appear in."
+    )
+    gate_max_changed_share: float = _setting(
+        0.50, "Retrain gate: largest share of shown (top-6) lists that may change versus live."
+    )
+    gate_max_quality_drop: float = _setting(
+        0.02,
+        "Retrain gate: most the quality proxy (tag overlap, else category agreement) may fall.",
+    )
 
     @classmethod
     def help_table(cls) -> list[tuple[str, Any, str]]:

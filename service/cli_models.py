@@ -1,0 +1,166 @@
+"""The model lifecycle: `relata retrain`, `schedule`, `promote`, `rollback`, `models`,
+`evaluate`."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from service.cli_options import ARCHIVES, MODELS, SETTINGS, live_model, progress, train_settings
+from training import artifact, registry
+from training.archive import ArchiveError
+from training.evaluate import compare, evaluate
+from training.report import write_report
+from training.retrain import retrain as run_retrain
+
+log = logging.getLogger("relata.schedule")
+FAILURES = (ArchiveError, artifact.ArtifactError, registry.RegistryError, OSError)
+
+
+def _retrain_once(archives: tuple[Path, ...], models_dir: Path, pairs: tuple[str, ...],
+                  quiet: bool) -> bool:  # fmt: skip
+    """One gated retrain with its report printed; True when the candidate went live."""
+    try:
+        report = run_retrain(list(archives), models_dir, train_settings(pairs), progress(quiet))
+    except FAILURES as exc:
+        raise click.ClickException(str(exc)) from None
+    for gate in report.gates:
+        mark = "pass" if gate.passed else "FAIL"
+        click.echo(
+            f"{mark}  {gate.name:<14} {gate.value:.4g} (limit {gate.limit:.4g}) {gate.message}"
+        )
+    version = report.train.version
+    if report.promoted:
+        click.echo(f"promoted {version} (was {report.live_before})")
+    else:
+        click.echo(f"not promoted: {version} failed a gate; {report.live_before} stays live")
+    return report.promoted
+
+
+@click.command()
+@ARCHIVES
+@MODELS
+@SETTINGS
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def retrain(
+    archives: tuple[Path, ...], models_dir: Path, pairs: tuple[str, ...], quiet: bool
+) -> None:
+    """Train, evaluate and promote only if every gate passes (exit 1 if one fails)."""
+    if not _retrain_once(archives, models_dir, pairs, quiet):
+        raise SystemExit(1)
+
+
+@click.command()
+@ARCHIVES
+@MODELS
+@SETTINGS
+@click.option("--cron", required=True, help='When to retrain, a crontab line, e.g. "0 * * * *".')
+@click.option("--run-now", is_flag=True, help="Also retrain once at start.")
+@click.option("--max-runs", type=click.IntRange(1), help="Stop after this many runs.")
+def schedule(archives: tuple[Path, ...], models_dir: Path, pairs: tuple[str, ...], cron: str,
+             run_now: bool, max_runs: int | None) -> None:  # fmt: skip
+    """Retrain on a cron schedule in this process (the embedded default)."""
+    from apscheduler.schedulers.blocking import BlockingScheduler
+    from apscheduler.triggers.cron import CronTrigger
+
+    try:
+        trigger = CronTrigger.from_crontab(cron, timezone="UTC")
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--cron") from None
+    train_settings(pairs)  # refuse bad settings before the first run, not at it
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    scheduler = BlockingScheduler(timezone="UTC")
+    runs = 0
+
+    def job() -> None:
+        nonlocal runs
+        runs += 1
+        try:
+            outcome = "promoted" if _retrain_once(archives, models_dir, pairs, True) else "rejected"
+        except click.ClickException as exc:
+            outcome = f"failed: {exc.message}"
+        log.info("retrain run %d: %s", runs, outcome)
+        if max_runs and runs >= max_runs:
+            scheduler.shutdown(wait=False)
+
+    scheduler.add_job(job, trigger, id="retrain", max_instances=1, coalesce=True)
+    if run_now:
+        scheduler.add_job(job, id="retrain-now")
+    next_run = trigger.get_next_fire_time(None, datetime.now(UTC))
+    log.info("retraining on %r (UTC); next run %s", cron, next_run)
+    scheduler.start()
+
+
+@click.command()
+@MODELS
+@click.argument("version")
+def promote(models_dir: Path, version: str) -> None:
+    """Make VERSION the live model (no gates: the operator decides)."""
+    try:
+        registry.promote(models_dir, version)
+    except artifact.ArtifactError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"promoted {version}")
+
+
+@click.command()
+@MODELS
+def rollback(models_dir: Path) -> None:
+    """Make the previously live version live again."""
+    try:
+        target = registry.rollback(models_dir)
+    except (registry.RegistryError, artifact.ArtifactError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"rolled back to {target}")
+
+
+@click.command("models")
+@MODELS
+def list_models(models_dir: Path) -> None:
+    """List model versions with their manifest figures; * marks the live one."""
+    live = registry.current_version(models_dir)
+    click.echo("  version                                 articles coverage  hub    quality")
+    for version in registry.list_versions(models_dir):
+        try:
+            manifest = artifact.read_manifest(models_dir / version)
+        except artifact.ArtifactError as exc:
+            click.echo(f"  {version}  unreadable: {exc}")
+            continue
+        figures = manifest.get("evaluation", {})
+        proxy = figures.get("tag_overlap") or figures.get("category_agreement", 0.0)
+        marker = "*" if version == live else " "
+        click.echo(
+            f"{marker} {version:<39} {figures.get('articles', 0):>8} "
+            f"{figures.get('coverage', 0.0):>8.3f} {figures.get('hub_share', 0.0):>6.3f} "
+            f"{proxy:>8.3f}"
+        )
+
+
+@click.command("evaluate")
+@MODELS
+@click.option("--version", help="Version to evaluate [default: the live one].")
+@click.option("--against", help="Another version to compare with, list by list.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Report folder [default: MODELS/reports/VERSION].")  # fmt: skip
+def evaluate_command(
+    models_dir: Path, version: str | None, against: str | None, out: Path | None
+) -> None:
+    """Print and write (JSON + HTML with plots) a model's figures, optionally against another."""
+    try:
+        model = artifact.load_model(models_dir / version) if version else live_model(models_dir)
+        figures = evaluate(model, artifact.load_features(models_dir / model.version))
+        other = artifact.load_model(models_dir / against) if against else None
+    except artifact.ArtifactError as exc:
+        raise click.ClickException(str(exc)) from None
+    changes = compare(model, other) if other else None
+    for name, value in figures.items():
+        click.echo(f"{name}: {value}")
+    if changes:
+        click.echo(f"against {against}: {changes['changed_share']:.1%} of shown lists change, "
+                   f"mean Jaccard {changes['mean_jaccard']:.3f}")  # fmt: skip
+    folder = out or models_dir / "reports" / (model.version + (f"-vs-{against}" if against else ""))
+    report = write_report(folder, figures, [m for m in (model, other) if m], changes)
+    click.echo(f"report: {report}")
