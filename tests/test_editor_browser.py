@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
@@ -22,44 +19,19 @@ from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.conftest import make_token
+from tests.serving import served, wait_until
 
 CHROMIUM = os.environ.get("RELATA_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("RELATA_TEST_CHROMEDRIVER", "/usr/bin/chromedriver")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_until(predicate, seconds: float = 20.0) -> None:
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            if predicate():
-                return
-        except OSError:
-            pass
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.1)
-
-
 @pytest.fixture
-def served(models: Path, sqlite_url: str) -> Iterator[str]:
+def server(models: Path, sqlite_url: str) -> Iterator[str]:
     """`relata serve` with two workers on the test model and database."""
-    port = _free_port()
-    env = {**os.environ, "RELATA_OVERRIDES_REFRESH_INTERVAL": "0.2"}
-    command = [sys.executable, "-m", "service.cli", "serve", "--models", str(models),
-               "--database-url", sqlite_url, "--port", str(port), "--workers", "2"]  # fmt: skip
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until(lambda: urllib.request.urlopen(f"{base}/readyz", timeout=2).status == 200)
+    with served(
+        models, "--database-url", sqlite_url, RELATA_OVERRIDES_REFRESH_INTERVAL="0.2"
+    ) as base:
         yield base
-    finally:
-        process.terminate()
-        process.communicate(timeout=20)
 
 
 @pytest.fixture
@@ -85,11 +57,11 @@ def _public_list(base: str, slug: str) -> list[dict]:
 
 
 def test_editor_logs_in_pins_and_readers_see_it(
-    served: str, browser: webdriver.Chrome, sqlite_url: str, tmp_path: Path
+    server: str, browser: webdriver.Chrome, sqlite_url: str, tmp_path: Path
 ) -> None:
     # Pages reload after each action: an element read mid-reload is simply read again.
     wait = WebDriverWait(browser, 20, ignored_exceptions=[StaleElementReferenceException])
-    browser.get(f"{served}/editor")
+    browser.get(f"{server}/editor")
     wait.until(expected_conditions.presence_of_element_located((By.ID, "token")))
     browser.find_element(By.ID, "token").send_keys("rlt_not-a-token")
     browser.find_element(By.ID, "login").click()
@@ -109,7 +81,7 @@ def test_editor_logs_in_pins_and_readers_see_it(
     )
     assert link
 
-    browser.get(f"{served}/editor/articles/mars-rover-lands")
+    browser.get(f"{server}/editor/articles/mars-rover-lands")
     cards = browser.find_elements(By.CSS_SELECTOR, "#cards .card")
     assert cards and "terms:" in cards[0].find_element(By.CSS_SELECTOR, ".why").text
     browser.find_element(By.ID, "reason").send_keys("Readers asked for sport")
@@ -122,10 +94,10 @@ def test_editor_logs_in_pins_and_readers_see_it(
     browser.save_screenshot(str(tmp_path / "editor.png"))
 
     # Readers see the pin at position 2 (within a refresh interval, from either worker).
-    _wait_until(lambda: _public_list(served, "mars-rover-lands")[1]["slug"] == "tennis-open-final")
+    wait_until(lambda: _public_list(server, "mars-rover-lands")[1]["slug"] == "tennis-open-final")
     time.sleep(0.5)
     for _ in range(6):
-        item = _public_list(served, "mars-rover-lands")[1]
+        item = _public_list(server, "mars-rover-lands")[1]
         assert (item["slug"], item["source"]) == ("tennis-open-final", "pin")
     card = browser.find_elements(By.CSS_SELECTOR, "#cards .card")[1]
     assert card.get_attribute("data-slug") == "tennis-open-final"
