@@ -8,10 +8,11 @@ from flask import Blueprint, Flask, Response, current_app, request
 
 from service.editorial import EditorialCache, Snapshot
 from service.errors import ApiError
-from service.model_store import Model, ModelStore
+from service.model_store import Model, ModelStore, OverlayCache
 from service.params import parse_query
 from service.related import related_items
 from service.responses import json_response
+from training.overlay import Overlay
 
 bp = Blueprint("api", __name__)
 
@@ -30,13 +31,19 @@ def _snapshot() -> Snapshot:
     return cache.current()
 
 
-def _row(model: Model, snapshot: Snapshot, slug: str) -> int:
-    row = model.rows.get(slug)
-    if row is None:
+def live_overlay(model: Model, snapshot: Snapshot) -> Overlay | None:
+    """Articles ingested since the model was trained, folded into it."""
+    cache: OverlayCache = current_app.extensions["relata.overlays"]
+    return cache.get(model, snapshot.ingested, snapshot.deleted)
+
+
+def _check(model: Model, snapshot: Snapshot, overlay: Overlay | None, slug: str) -> None:
+    if overlay is not None and slug in overlay.removed:
+        raise ApiError(410, "deleted", f"The article {slug!r} was deleted.")
+    if slug not in model.rows and not (overlay and overlay.knows(slug)):
         raise ApiError(404, "unknown_slug", f"No article with slug {slug!r} in the model.")
     if slug in snapshot.unpublished:
         raise ApiError(410, "unpublished", f"The article {slug!r} is unpublished.")
-    return row
 
 
 def _cacheable(response: Response, etag: str) -> Response:
@@ -59,13 +66,15 @@ def _query(params: Any) -> Any:
 def related(slug: str) -> Response:
     """Ranked related cards for one article."""
     model, snapshot = live_model(), _snapshot()
-    row = _row(model, snapshot, slug)
+    overlay = live_overlay(model, snapshot)
+    _check(model, snapshot, overlay, slug)
     query = _query(request.args)
     editorial = snapshot.for_source(slug)
-    tag = f"{model.version}.{editorial.version}"
+    # Ingested articles can change any list: while there are some, every change counts.
+    tag = f"{model.version}.{editorial.version}" + (f".i{snapshot.revision}" if overlay else "")
     if request.if_none_match.contains(tag):
         return _cacheable(Response(status=304), f'"{tag}"')
-    items = related_items(model, row, query, editorial)
+    items = related_items(model, slug, query, editorial, overlay)
     payload = {"slug": slug, "model_version": model.version, "items": items}
     return _cacheable(json_response(payload), f'"{tag}"')
 
@@ -74,6 +83,7 @@ def related(slug: str) -> Response:
 def related_batch() -> Response:
     """Related cards for many slugs in one call; unknown slugs get a per-slug error."""
     model, snapshot = live_model(), _snapshot()
+    overlay = live_overlay(model, snapshot)
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise ApiError(400, "bad_json", "The body must be a JSON object with a 'slugs' list.")
@@ -88,8 +98,8 @@ def related_batch() -> Response:
     results = []
     for slug in slugs:
         try:
-            row = _row(model, snapshot, slug)
-            items = related_items(model, row, query, snapshot.for_source(slug))
+            _check(model, snapshot, overlay, slug)
+            items = related_items(model, slug, query, snapshot.for_source(slug), overlay)
             results.append({"slug": slug, "items": items})
         except ApiError as exc:
             results.append({"slug": slug, "error": {"code": exc.code, "message": exc.message}})

@@ -13,7 +13,7 @@ from service import api, editor_api, editor_page, errors, metrics, ops, settings
 from service.auth import session_secret
 from service.database import Database, default_url
 from service.editorial import EditorialCache
-from service.model_store import ModelStore
+from service.model_store import ModelExtras, ModelStore, OverlayCache
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -38,6 +38,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     app.extensions["relata.store"] = store
     store.load_current()
+    extras = ModelExtras(models_dir)
+    app.extensions["relata.extras"] = extras
+    app.extensions["relata.overlays"] = OverlayCache(extras)
 
     database = Database(values["database_url"] or default_url(models_dir))
     app.extensions["relata.database"] = database

@@ -24,6 +24,7 @@ from service.cli_options import (
     DATABASE,
     MODELS,
     SETTINGS,
+    ingested_articles,
     live_model,
     open_database,
     overrides_snapshot,
@@ -32,6 +33,7 @@ from service.cli_options import (
 )
 from service.database import upgrade
 from service.editorial import Snapshot
+from service.model_store import ModelExtras, OverlayCache
 from service.params import parse_query
 from service.related import related_items
 from training import artifact, registry
@@ -65,8 +67,11 @@ def train(
 ) -> None:
     """Train on the archive and publish the new model as the live version."""
     settings = train_settings(pairs)
+    ingested, deleted = ingested_articles(models_dir, database_url)
     try:
-        report = run_training(list(archives), models_dir, settings, progress(quiet))
+        report = run_training(
+            list(archives), models_dir, settings, progress(quiet), ingested, deleted
+        )
     except (ArchiveError, artifact.ArtifactError, registry.RegistryError, OSError) as exc:
         raise click.ClickException(str(exc)) from None
     for error in report.errors[:20]:
@@ -107,12 +112,15 @@ def export(models_dir: Path, database_url: str, out: click.utils.LazyFile, limit
     """Write every article's related cards, one JSON object per line, as the API serves them."""
     model = live_model(models_dir)
     snapshot = overrides_snapshot(models_dir, database_url) or Snapshot()
+    overlay = OverlayCache(ModelExtras(models_dir)).get(model, snapshot.ingested, snapshot.deleted)
     query = parse_query({"limit": limit}, limit, 50)
-    for row, card in enumerate(model.cards):
-        if card["slug"] in snapshot.unpublished:
-            continue
-        items = related_items(model, row, query, snapshot.for_source(card["slug"]))
-        out.write(orjson.dumps({"slug": card["slug"], "items": items}) + b"\n")
+    slugs = [card["slug"] for card in model.cards]
+    slugs += [slug for slug in (overlay.own if overlay else ()) if slug not in model.rows]
+    hidden = snapshot.unpublished | (overlay.removed if overlay else frozenset())
+    for slug in slugs:
+        if slug not in hidden:
+            items = related_items(model, slug, query, snapshot.for_source(slug), overlay)
+            out.write(orjson.dumps({"slug": slug, "items": items}) + b"\n")
 
 
 @main.command()

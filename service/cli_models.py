@@ -9,7 +9,16 @@ from pathlib import Path
 
 import click
 
-from service.cli_options import ARCHIVES, MODELS, SETTINGS, live_model, progress, train_settings
+from service.cli_options import (
+    ARCHIVES,
+    DATABASE,
+    MODELS,
+    SETTINGS,
+    ingested_articles,
+    live_model,
+    progress,
+    train_settings,
+)
 from training import artifact, registry
 from training.archive import ArchiveError
 from training.evaluate import compare, evaluate
@@ -20,11 +29,15 @@ log = logging.getLogger("relata.schedule")
 FAILURES = (ArchiveError, artifact.ArtifactError, registry.RegistryError, OSError)
 
 
-def _retrain_once(archives: tuple[Path, ...], models_dir: Path, pairs: tuple[str, ...],
-                  quiet: bool) -> bool:  # fmt: skip
+def _retrain_once(archives: tuple[Path, ...], models_dir: Path, database_url: str,
+                  pairs: tuple[str, ...], quiet: bool) -> bool:  # fmt: skip
     """One gated retrain with its report printed; True when the candidate went live."""
+    ingested, deleted = ingested_articles(models_dir, database_url)
+    settings = train_settings(pairs)
     try:
-        report = run_retrain(list(archives), models_dir, train_settings(pairs), progress(quiet))
+        report = run_retrain(
+            list(archives), models_dir, settings, progress(quiet), ingested, deleted
+        )
     except FAILURES as exc:
         raise click.ClickException(str(exc)) from None
     for gate in report.gates:
@@ -43,24 +56,31 @@ def _retrain_once(archives: tuple[Path, ...], models_dir: Path, pairs: tuple[str
 @click.command()
 @ARCHIVES
 @MODELS
+@DATABASE
 @SETTINGS
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def retrain(
-    archives: tuple[Path, ...], models_dir: Path, pairs: tuple[str, ...], quiet: bool
+    archives: tuple[Path, ...],
+    models_dir: Path,
+    database_url: str,
+    pairs: tuple[str, ...],
+    quiet: bool,
 ) -> None:
     """Train, evaluate and promote only if every gate passes (exit 1 if one fails)."""
-    if not _retrain_once(archives, models_dir, pairs, quiet):
+    if not _retrain_once(archives, models_dir, database_url, pairs, quiet):
         raise SystemExit(1)
 
 
 @click.command()
 @ARCHIVES
 @MODELS
+@DATABASE
 @SETTINGS
 @click.option("--cron", required=True, help='When to retrain, a crontab line, e.g. "0 * * * *".')
 @click.option("--run-now", is_flag=True, help="Also retrain once at start.")
 @click.option("--max-runs", type=click.IntRange(1), help="Stop after this many runs.")
-def schedule(archives: tuple[Path, ...], models_dir: Path, pairs: tuple[str, ...], cron: str,
+def schedule(archives: tuple[Path, ...], models_dir: Path, database_url: str,
+             pairs: tuple[str, ...], cron: str,
              run_now: bool, max_runs: int | None) -> None:  # fmt: skip
     """Retrain on a cron schedule in this process (the embedded default)."""
     from apscheduler.schedulers.blocking import BlockingScheduler
@@ -79,7 +99,11 @@ def schedule(archives: tuple[Path, ...], models_dir: Path, pairs: tuple[str, ...
         nonlocal runs
         runs += 1
         try:
-            outcome = "promoted" if _retrain_once(archives, models_dir, pairs, True) else "rejected"
+            outcome = (
+                "promoted"
+                if _retrain_once(archives, models_dir, database_url, pairs, True)
+                else "rejected"
+            )
         except click.ClickException as exc:
             outcome = f"failed: {exc.message}"
         log.info("retrain run %d: %s", runs, outcome)

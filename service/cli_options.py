@@ -7,12 +7,15 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import click
+from sqlalchemy import inspect
 from sqlalchemy.exc import SQLAlchemyError
 from tqdm import tqdm
 
 from service.database import Database, default_url
 from service.editorial import Snapshot, build_snapshot
+from service.ingest import Articles
 from service.overrides import Overrides
+from service.schema import IngestedArticle
 from training import artifact, registry
 from training.settings import TrainSettings
 
@@ -103,3 +106,13 @@ def progress(quiet: bool) -> Callable[[str, int], Callable[[int], None]]:
         return advance
 
     return start
+
+
+def ingested_articles(models_dir: Path, url: str) -> tuple[list[dict], frozenset[str]]:
+    """Articles ingested since the last retrain, and deleted slugs (none without a database)."""
+    if not url and not (models_dir / "relata.db").exists():
+        return [], frozenset()
+    with open_database(models_dir, url) as target:
+        if not inspect(target.engine).has_table(IngestedArticle.__tablename__):
+            return [], frozenset()  # a database never migrated holds nothing ingested
+        return Articles(target).everything()

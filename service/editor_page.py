@@ -21,7 +21,7 @@ from flask import (
 )
 from werkzeug.wrappers import Response
 
-from service.api import live_model
+from service.api import live_model, live_overlay
 from service.auth import digest, principal_for
 from service.editorial import EditorialCache
 from service.errors import ApiError
@@ -30,7 +30,6 @@ from service.params import parse_query
 from service.related import related_items
 from service.schema import GLOBAL
 from service.stale import stale_overrides
-from training import artifact
 from training.explain import explain_pair
 
 bp = Blueprint("editor_page", __name__, url_prefix="/editor")
@@ -43,15 +42,6 @@ def _signed_in() -> bool:
     return (
         "token_digest" in session and principal_for(database, session["token_digest"]) is not None
     )
-
-
-def _features(model: Model) -> tuple[Any, list[str]]:
-    cached = current_app.extensions.get("relata.features")
-    if cached is None or cached[0] != model.version:
-        store = current_app.extensions["relata.store"]
-        cached = (model.version, *artifact.load_features(store.models_dir / model.version))
-        current_app.extensions["relata.features"] = cached
-    return cached[1], cached[2]
 
 
 def _search(model: Model, text: str) -> list[dict[str, Any]]:
@@ -106,16 +96,18 @@ def article(slug: str) -> str | Response:
         return redirect(url_for("editor_page.home"))
     model = live_model()
     row = model.rows.get(slug)
-    if row is None:
+    if row is None:  # ingested articles are edited once a retrain has taken them in
         raise ApiError(404, "unknown_slug", f"No article with slug {slug!r} in the model.")
     cache: EditorialCache = current_app.extensions["relata.editorial"]
     cache.refresh()  # editors see their own change at once, whichever worker answers
     snapshot = cache.snapshot
     query = parse_query({"limit": SHOWN_CARDS}, SHOWN_CARDS, SHOWN_CARDS)
-    cards = related_items(model, row, query, snapshot.for_source(slug))
-    matrix, names = _features(model)
+    overlay = live_overlay(model, snapshot)
+    cards = related_items(model, slug, query, snapshot.for_source(slug), overlay)
+    matrix, names = current_app.extensions["relata.extras"].features(model)
     for card in cards:
-        card["why"] = explain_pair(matrix, names, row, model.rows[card["slug"]])
+        target = model.rows.get(card["slug"])
+        card["why"] = explain_pair(matrix, names, row, target) if target is not None else {}
     version, rows = cache.overrides.state(slug)
     global_version, global_rows = cache.overrides.state(GLOBAL)
     stale = stale_overrides(rows, model, snapshot.unpublished)

@@ -16,12 +16,14 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from service.background import BackgroundRefresh
 from service.database import Database
+from service.ingest import Articles
 from service.overrides import Overrides, utcnow
 from service.schema import GLOBAL, REVISION, Scope
 
@@ -54,6 +56,8 @@ class Snapshot:
     unpublished: frozenset[str] = frozenset()
     next_expiry: datetime | None = None
     epoch: int = 0  # bumped when an expiry rebuilt the snapshot
+    ingested: tuple[dict[str, Any], ...] = ()  # articles added or updated since training
+    deleted: frozenset[str] = frozenset()  # articles deleted since training
 
     def for_source(self, slug: str) -> Editorial:
         """The overrides that shape `slug`'s list."""
@@ -69,6 +73,7 @@ class Snapshot:
 def build_snapshot(overrides: Overrides, epoch: int = 0) -> Snapshot:
     """Read every override once and keep the ones active now."""
     revision, versions, rows = overrides.everything()
+    ingested, deleted = Articles(overrides.database).everything()
     now = utcnow()
     pins: dict[str, list[tuple[int, str]]] = defaultdict(list)
     blocks: dict[str, set[str]] = defaultdict(set)
@@ -97,6 +102,8 @@ def build_snapshot(overrides: Overrides, epoch: int = 0) -> Snapshot:
         unpublished=frozenset(unpublished),
         next_expiry=min(expiries, default=None),
         epoch=epoch,
+        ingested=tuple(ingested),
+        deleted=deleted,
     )
 
 

@@ -9,11 +9,14 @@ remembered; the previous model keeps serving.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from service.background import BackgroundRefresh
 from training import artifact, registry
+from training.overlay import Overlay, build_overlay
 
 log = logging.getLogger(__name__)
 
@@ -63,3 +66,59 @@ class ModelStore:
     def poll(self) -> None:
         """Check `CURRENT` in the background when due; cheap enough for every request."""
         self._refresh.kick()
+
+
+class ModelExtras:
+    """What only editors and ingest need of a model (vectoriser, content vectors), loaded
+    on first use, verified, and kept for the live version only."""
+
+    def __init__(self, models_dir: Path) -> None:
+        self.models_dir = models_dir
+        self._version: str | None = None
+        self._features: tuple[Any, list[str]] | None = None
+        self._vectorizer: Any = None
+        self._lock = threading.Lock()
+
+    def _ensure(self, model: Model) -> None:
+        with self._lock:
+            if self._version != model.version:
+                folder = self.models_dir / model.version
+                self._features = artifact.load_features(folder)
+                self._vectorizer = artifact.load_vectorizer(folder)
+                self._version = model.version
+
+    def features(self, model: Model) -> tuple[Any, list[str]]:
+        """The model's content vectors and feature names."""
+        self._ensure(model)
+        assert self._features is not None
+        return self._features
+
+    def vectorizer(self, model: Model) -> Any:
+        """The model's fitted vectoriser."""
+        self._ensure(model)
+        return self._vectorizer
+
+
+class OverlayCache:
+    """The ingested articles folded into the live model, rebuilt when either changes."""
+
+    def __init__(self, extras: ModelExtras) -> None:
+        self.extras = extras
+        self._key: tuple[str, int] | None = None
+        self._overlay: Overlay | None = None
+        self._lock = threading.Lock()
+
+    def get(
+        self, model: Model, ingested: tuple[dict, ...], deleted: frozenset[str]
+    ) -> Overlay | None:
+        """The overlay for this model and these ingested articles (None when there are none)."""
+        if not ingested and not deleted:
+            return None
+        key = (model.version, hash((tuple(map(repr, ingested)), deleted)))
+        with self._lock:
+            if self._key != key:
+                vectors = self.extras.features(model)[0] if ingested else None
+                vectorizer = self.extras.vectorizer(model) if ingested else None
+                self._overlay = build_overlay(model, vectors, vectorizer, list(ingested), deleted)
+                self._key = key
+            return self._overlay

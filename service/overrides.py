@@ -50,7 +50,6 @@ def _insert_ignore(session: Session, scope: str) -> None:
 def _advance(session: Session, scope: str, expected: int) -> int:
     """Move `scope` from version `expected` to the next, or 412 if someone was first."""
     _insert_ignore(session, scope)
-    _insert_ignore(session, REVISION)
     moved = session.execute(
         update(Scope)
         .where(Scope.scope == scope, Scope.version == expected)
@@ -63,8 +62,14 @@ def _advance(session: Session, scope: str, expected: int) -> int:
             "precondition_failed",
             f"the overrides changed since version {expected} (now {current}); reload and retry",
         )
-    session.execute(update(Scope).where(Scope.scope == REVISION).values(version=Scope.version + 1))
+    bump_revision(session)
     return expected + 1
+
+
+def bump_revision(session: Session) -> None:
+    """Tell every serving process that something it snapshots has changed."""
+    _insert_ignore(session, REVISION)
+    session.execute(update(Scope).where(Scope.scope == REVISION).values(version=Scope.version + 1))
 
 
 def _listing(session: Session, scope: str) -> list[Override]:
@@ -72,7 +77,7 @@ def _listing(session: Session, scope: str) -> list[Override]:
     return list(session.scalars(query))
 
 
-def _audit(session: Session, actor: str, action: str, scope: str, target: str | None,
+def record_audit(session: Session, actor: str, action: str, scope: str, target: str | None,
            before: Any, after: Any) -> None:  # fmt: skip
     session.add(AuditEntry(at=utcnow(), actor=actor, action=action, scope=scope,
                            target=target, before=before, after=after))  # fmt: skip
@@ -104,7 +109,7 @@ class Overrides:
                            expires_at=new.expires_at)  # fmt: skip
             session.add(row)
             session.flush()
-            _audit(session, actor, f"add_{new.kind}", scope, new.target, None, row.as_dict())
+            record_audit(session, actor, f"add_{new.kind}", scope, new.target, None, row.as_dict())
             return version
 
     def remove(self, scope: str, expected: int, actor: str, target: str) -> int:
@@ -118,7 +123,7 @@ class Overrides:
                 raise ApiError(404, "unknown_override", f"no override of {target!r} here")
             before = row.as_dict()
             session.delete(row)
-            _audit(session, actor, f"remove_{row.kind}", scope, target, before, None)
+            record_audit(session, actor, f"remove_{row.kind}", scope, target, before, None)
             return version
 
     def reorder(
@@ -143,7 +148,7 @@ class Overrides:
                                      expires_at=expires_at))  # fmt: skip
             session.flush()
             after = [o.as_dict() for o in _listing(session, scope) if o.kind == "pin"]
-            _audit(session, actor, "reorder", scope, None, before, after)
+            record_audit(session, actor, "reorder", scope, None, before, after)
             return version
 
     def audit(self, scope: str | None, limit: int) -> list[dict[str, Any]]:

@@ -7,6 +7,7 @@ export` give the very same cards. The work is O(K): a walk down one stored row.
 
 from __future__ import annotations
 
+import heapq
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from typing import Any
 from service.editorial import Editorial
 from service.model_store import Model
 from training.cards import CARD_FIELDS
+from training.overlay import Overlay
 
 ITEM_FIELDS = (*CARD_FIELDS, "score", "source")
 NO_OVERRIDES = Editorial()
@@ -62,44 +64,76 @@ def _project(item: dict[str, Any], fields: tuple[str, ...] | None) -> dict[str, 
     return {name: item[name] for name in ("slug", *fields) if name in item}
 
 
-def _model_picks(
-    model: Model, row: int, query: RelatedQuery, editorial: Editorial, pinned: set[int]
-) -> Iterator[tuple[int, float]]:
-    source_day = _day(model.cards[row])
-    for neighbour, score in zip(model.index[row].tolist(), model.score[row].tolist(), strict=True):
-        if neighbour < 0:
-            return
-        card = model.cards[neighbour]
-        hidden = neighbour in pinned or editorial.hides(card["slug"])
-        if not hidden and _wanted(card, query, source_day):
-            yield neighbour, score
+def card_for(model: Model, overlay: Overlay | None, slug: str) -> dict[str, Any] | None:
+    """The current card of `slug`: ingested if it was ingested, else the model's."""
+    if overlay is not None:
+        if slug in overlay.removed:
+            return None
+        if slug in overlay.cards:
+            return overlay.cards[slug]
+    row = model.rows.get(slug)
+    return None if row is None else model.cards[row]
+
+
+def _ranked(model: Model, overlay: Overlay | None, slug: str) -> Iterator[tuple[dict, float]]:
+    """The source's related cards with scores, best first, before filters and overrides."""
+    if overlay is not None and slug in overlay.own:
+        for target, score in overlay.own[slug]:
+            card = card_for(model, overlay, target)
+            if card is not None:
+                yield card, score
+        return
+    row = model.rows[slug]
+    stored = (
+        (model.cards[j], score)
+        for j, score in zip(model.index[row].tolist(), model.score[row].tolist(), strict=True)
+        if j >= 0
+    )
+    if overlay is None:
+        yield from stored
+        return
+    drop = overlay.drop.get(slug, frozenset())
+    kept = (
+        (overlay.cards.get(card["slug"], card), score)
+        for card, score in stored
+        if card["slug"] not in drop and card["slug"] not in overlay.removed
+    )
+    added = ((overlay.cards[target], score) for target, score in overlay.extra.get(slug, ()))
+    yield from heapq.merge(kept, added, key=lambda pair: -pair[1])
 
 
 def related_items(
-    model: Model, row: int, query: RelatedQuery, editorial: Editorial = NO_OVERRIDES
+    model: Model,
+    slug: str,
+    query: RelatedQuery,
+    editorial: Editorial = NO_OVERRIDES,
+    overlay: Overlay | None = None,
 ) -> list[dict[str, Any]]:
-    """Up to `query.limit` cards for article `row`: pins at their positions, the model's
-    picks around them, blocked and unpublished articles skipped, filters applied."""
-    source_day = _day(model.cards[row])
-    pins = deque(
-        (position, model.rows[target])
-        for position, target in editorial.pins
-        if target in model.rows
-        and not editorial.hides(target)
-        and _wanted(model.cards[model.rows[target]], query, source_day)
+    """Up to `query.limit` cards for `slug`: pins at their positions, the model's picks
+    around them, blocked and unpublished articles skipped, filters applied."""
+    source_day = _day(card_for(model, overlay, slug) or {"published_at": None})
+    ranked = list(_ranked(model, overlay, slug)) if editorial.pins else None
+    scores = {card["slug"]: score for card, score in ranked} if ranked else {}
+    pins = deque()
+    for position, target in editorial.pins:
+        card = card_for(model, overlay, target)
+        if card is not None and not editorial.hides(target) and _wanted(card, query, source_day):
+            pins.append((position, card))
+    pinned = {card["slug"] for _, card in pins}
+    picks = (
+        (card, score)
+        for card, score in (ranked if ranked is not None else _ranked(model, overlay, slug))
+        if card["slug"] not in pinned
+        and not editorial.hides(card["slug"])
+        and _wanted(card, query, source_day)
     )
-    pinned = {pin_row for _, pin_row in pins}
-    scores = {}
-    if pinned:
-        scores = dict(zip(model.index[row].tolist(), model.score[row].tolist(), strict=True))
-    picks = _model_picks(model, row, query, editorial, pinned)
     items: list[dict[str, Any]] = []
     while len(items) < query.limit:
         if pins and pins[0][0] <= len(items) + 1:
-            pin_row = pins.popleft()[1]
-            score = scores.get(pin_row)
-            card = {**model.cards[pin_row], "score": None if score is None else round(score, 4)}
-            items.append(_project({**card, "source": "pin"}, query.fields))
+            card = pins.popleft()[1]
+            score = scores.get(card["slug"])
+            item = {**card, "score": None if score is None else round(score, 4), "source": "pin"}
+            items.append(_project(item, query.fields))
             continue
         pick = next(picks, None)
         if pick is None:
@@ -107,6 +141,6 @@ def related_items(
                 break
             pins[0] = (len(items) + 1, pins[0][1])  # a pin past the end closes the list
             continue
-        card = {**model.cards[pick[0]], "score": round(pick[1], 4), "source": "model"}
-        items.append(_project(card, query.fields))
+        item = {**pick[0], "score": round(pick[1], 4), "source": "model"}
+        items.append(_project(item, query.fields))
     return items

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 GLOBAL = "*"  # the scope of blocks and unpublishing that apply to every list
@@ -99,3 +99,15 @@ class Token(Base):
     digest: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class IngestedArticle(Base):
+    """An article added, updated or deleted between retrains; folded into the next one."""
+
+    __tablename__ = "ingested_articles"
+
+    slug: Mapped[str] = mapped_column(String(200), primary_key=True)
+    record: Mapped[Any] = mapped_column(JSON, nullable=True)  # the validated article
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    author: Mapped[str] = mapped_column(String(100))
+    updated_at: Mapped[datetime] = mapped_column(DateTime)

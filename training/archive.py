@@ -53,6 +53,11 @@ class Archive:
     not_published: int = 0
     sha256: str = ""
 
+    def records(self) -> list[dict[str, Any]]:
+        """The valid articles as plain dicts (missing values as None)."""
+        frame = self.articles.astype(object).where(self.articles.notna(), None)
+        return frame.to_dict("records")
+
 
 def _rows(path: Path) -> Iterator[tuple[int, Any]]:
     """(line number, raw record) for every record of one file, by its extension."""
@@ -145,8 +150,18 @@ def file_sha256(paths: Sequence[Path]) -> str:
     return digest.hexdigest()
 
 
-def load_archive(paths: Sequence[Path | str], max_bad_share: float) -> Archive:
-    """Read and validate archive files into one table of publishable articles."""
+def load_archive(
+    paths: Sequence[Path | str],
+    max_bad_share: float,
+    ingested: Sequence[dict[str, Any]] = (),
+    deleted: frozenset[str] = frozenset(),
+) -> Archive:
+    """Read and validate archive files into one table of publishable articles.
+
+    `ingested` articles (already validated) replace archive rows of the same slug or add
+    to them, and `deleted` slugs are left out: what was ingested between retrains is
+    folded into the next one.
+    """
     paths = [Path(p) for p in paths]
     for path in paths:
         if not path.is_file():
@@ -180,6 +195,8 @@ def load_archive(paths: Sequence[Path | str], max_bad_share: float) -> Archive:
             f"{len(errors)} of {rows_read} rows are invalid "
             f"({len(errors) / rows_read:.1%} > {max_bad_share:.1%}); first: {errors[0]}"
         )
+    replaced = deleted | {record["slug"] for record in ingested}
+    articles = [a for a in articles if a["slug"] not in replaced] + [dict(r) for r in ingested]
     if not articles:
         raise ArchiveError("no usable articles in the archive")
     frame = pd.DataFrame(articles)

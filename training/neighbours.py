@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 from joblib import Parallel, delayed
 
@@ -39,9 +40,25 @@ class Neighbours:
     score: np.ndarray  # float32 (N, K), 0 where index is -1
 
 
-def _rescore(
+def pair_signals(articles: pd.DataFrame) -> PairSignals:
+    """Category codes, publication days and the tie-break order of an article table."""
+    categories = articles["category"].fillna("").str.casefold()
+    codes, _ = pd.factorize(categories.where(categories != "", None), use_na_sentinel=True)
+    stamps = pd.to_datetime(articles["published_at"], format="ISO8601")
+    days = (stamps - pd.Timestamp("1970-01-01")) / pd.Timedelta(days=1)
+    # Ties go to the newer article, then to the slug in alphabetical order.
+    by_age = articles.assign(_days=days.fillna(-np.inf)).sort_values(
+        ["_days", "slug"], ascending=[False, True]
+    )
+    order = np.empty(len(articles), dtype=np.int64)
+    order[by_age.index.to_numpy()] = np.arange(len(articles))
+    return PairSignals(codes.astype(np.int32), days.to_numpy(dtype=np.float64), order)
+
+
+def rescore(
     row: int, cols: np.ndarray, content: np.ndarray, signals: PairSignals, s: TrainSettings
 ) -> np.ndarray:
+    """Final scores of `row` with `cols`: content plus category, times recency (symmetric)."""
     score = content.astype(np.float64)
     category = signals.category
     if s.category_weight and category[row] >= 0:
@@ -82,7 +99,7 @@ def rank_block(
             continue
         pick = _best(content, signals.order[cols], s.candidates)
         cols = cols[pick]
-        final = _rescore(row, cols, content[pick], signals, s)
+        final = rescore(row, cols, content[pick], signals, s)
         best = _best(final, signals.order[cols], s.neighbours)
         index[offset, : len(best)] = cols[best]
         score[offset, : len(best)] = final[best]

@@ -9,16 +9,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-
-import numpy as np
-import pandas as pd
+from typing import Any
 
 from training import artifact, registry
 from training.archive import Archive, RowError, load_archive
 from training.cards import build_cards
 from training.evaluate import evaluate
 from training.features import ArticleVectorizer
-from training.neighbours import PairSignals, rank_neighbours
+from training.neighbours import pair_signals, rank_neighbours
 from training.provenance import library_versions
 from training.settings import TrainSettings
 
@@ -45,21 +43,6 @@ class TrainReport:
     pruned: list[str] = field(default_factory=list)
 
 
-def pair_signals(articles: pd.DataFrame) -> PairSignals:
-    """Category codes, publication days and the tie-break order of an article table."""
-    categories = articles["category"].fillna("").str.casefold()
-    codes, _ = pd.factorize(categories.where(categories != "", None), use_na_sentinel=True)
-    stamps = pd.to_datetime(articles["published_at"], format="ISO8601")
-    days = (stamps - pd.Timestamp("1970-01-01")) / pd.Timedelta(days=1)
-    # Ties go to the newer article, then to the slug in alphabetical order.
-    by_age = articles.assign(_days=days.fillna(-np.inf)).sort_values(
-        ["_days", "slug"], ascending=[False, True]
-    )
-    order = np.empty(len(articles), dtype=np.int64)
-    order[by_age.index.to_numpy()] = np.arange(len(articles))
-    return PairSignals(codes.astype(np.int32), days.to_numpy(dtype=np.float64), order)
-
-
 def _new_version(archive_sha: str, settings: TrainSettings) -> str:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     digest = hashlib.sha256(
@@ -77,8 +60,11 @@ def build_version(
     models_dir: Path,
     settings: TrainSettings,
     progress: Progress = no_progress,
+    ingested: Sequence[dict[str, Any]] = (),
+    deleted: frozenset[str] = frozenset(),
 ) -> TrainReport:
-    """Train on the archive and publish the new version folder, without making it live."""
+    """Train on the archive (plus what was ingested since) and publish the new version
+    folder, without making it live."""
     started = time.perf_counter()
     timings: dict[str, float] = {}
 
@@ -88,7 +74,7 @@ def build_version(
         return now
 
     mark = started
-    archive: Archive = load_archive(archive_paths, settings.max_bad_share)
+    archive: Archive = load_archive(archive_paths, settings.max_bad_share, ingested, deleted)
     articles = archive.articles.reset_index(drop=True)
     mark = lap("load", mark)
 
@@ -166,10 +152,12 @@ def train(
     models_dir: Path,
     settings: TrainSettings,
     progress: Progress = no_progress,
+    ingested: Sequence[dict[str, Any]] = (),
+    deleted: frozenset[str] = frozenset(),
 ) -> TrainReport:
     """Train, publish and make the new version live at once (no gates; see `retrain`)."""
     with registry.exclusive(models_dir):
-        report = build_version(archive_paths, models_dir, settings, progress)
+        report = build_version(archive_paths, models_dir, settings, progress, ingested, deleted)
         registry.promote(models_dir, report.version)
         report.pruned = registry.prune(models_dir, settings.keep_versions)
     return report

@@ -49,12 +49,14 @@ def retrain(
     models_dir: Path,
     settings: TrainSettings,
     progress: Progress = no_progress,
+    ingested: Sequence[dict[str, Any]] = (),
+    deleted: frozenset[str] = frozenset(),
 ) -> RetrainReport:
     """Train a candidate; promote it only if every gate passes against the live model."""
     with registry.exclusive(models_dir):
         live_before = registry.current_version(models_dir)
         live, live_figures = _live(models_dir)
-        report = build_version(archive_paths, models_dir, settings, progress)
+        report = build_version(archive_paths, models_dir, settings, progress, ingested, deleted)
         candidate = artifact.load_model(report.folder)
         changes = compare(candidate, live) if live is not None else None
         gates = check_gates(report.evaluation, live_figures, changes, settings)

@@ -1,0 +1,61 @@
+"""Articles ingested between retrains: validated like the archive, kept in the database.
+
+They apply to serving at once (see `training.overlay`) and are folded into the next full
+retrain, so nothing ingested is lost when the service restarts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+
+from service.database import Database
+from service.overrides import bump_revision, record_audit, utcnow
+from service.schema import IngestedArticle
+
+SCOPE = "articles"  # the audit log's scope for ingest
+
+
+class Articles:
+    """Add, update and delete articles between retrains."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    def upsert(self, records: Sequence[dict[str, Any]], actor: str) -> None:
+        """Add or replace validated articles, all or none."""
+        with self.database.session() as session:
+            for record in records:
+                row = session.get(IngestedArticle, record["slug"])
+                before = None if row is None or row.deleted else row.record
+                if row is None:
+                    row = IngestedArticle(slug=record["slug"])
+                    session.add(row)
+                row.record, row.deleted = dict(record), False
+                row.author, row.updated_at = actor, utcnow()
+                action = "ingest_add" if before is None else "ingest_update"
+                record_audit(session, actor, action, SCOPE, record["slug"], before, row.record)
+            bump_revision(session)
+
+    def delete(self, slug: str, actor: str) -> None:
+        """Take an article out of every list, and its own list away."""
+        with self.database.session() as session:
+            row = session.get(IngestedArticle, slug)
+            before = row.record if row is not None and not row.deleted else None
+            if row is None:
+                row = IngestedArticle(slug=slug)
+                session.add(row)
+            row.record, row.deleted, row.author, row.updated_at = None, True, actor, utcnow()
+            record_audit(session, actor, "ingest_delete", SCOPE, slug, before, None)
+            bump_revision(session)
+
+    def everything(self) -> tuple[list[dict[str, Any]], frozenset[str]]:
+        """Active ingested records (oldest change first) and deleted slugs."""
+        with self.database.session() as session:
+            rows = list(
+                session.scalars(select(IngestedArticle).order_by(IngestedArticle.updated_at))
+            )
+        records = [row.record for row in rows if not row.deleted]
+        return records, frozenset(row.slug for row in rows if row.deleted)
