@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask
 from flask_cors import CORS
 
-from service import api, editor_api, editor_page, errors, metrics, ops, settings
+from service import api, articles_api, editor_api, editor_page, errors, metrics, ops, settings
 from service.auth import session_secret
 from service.database import Database, default_url
 from service.editorial import EditorialCache
@@ -59,6 +59,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         )
     api.init_app(app)
     editor_api.init_app(app)
+    articles_api.init_app(app)
     editor_page.init_app(app)
     ops.init_app(app)
     return app

@@ -13,6 +13,7 @@ import orjson
 from service.cli_editors import db, overrides, stale_lines, tokens
 from service.cli_models import (
     evaluate_command,
+    ingest,
     list_models,
     promote,
     retrain,
@@ -48,7 +49,7 @@ def main() -> None:
 
 
 for command in (db, tokens, overrides, retrain, schedule, promote, rollback, list_models,
-                evaluate_command):  # fmt: skip
+                evaluate_command, ingest):  # fmt: skip
     main.add_command(command)
 
 

@@ -16,11 +16,13 @@ from service.cli_options import (
     SETTINGS,
     ingested_articles,
     live_model,
+    open_database,
     progress,
     train_settings,
 )
+from service.ingest import Articles
 from training import artifact, registry
-from training.archive import ArchiveError
+from training.archive import ArchiveError, load_archive
 from training.evaluate import compare, evaluate
 from training.report import write_report
 from training.retrain import retrain as run_retrain
@@ -188,3 +190,19 @@ def evaluate_command(
     folder = out or models_dir / "reports" / (model.version + (f"-vs-{against}" if against else ""))
     report = write_report(folder, figures, [m for m in (model, other) if m], changes)
     click.echo(f"report: {report}")
+
+
+@click.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@MODELS
+@DATABASE
+@click.option("--author", default="cli", show_default=True, help="Recorded in the audit log.")
+def ingest(file: Path, models_dir: Path, database_url: str, author: str) -> None:
+    """Add or update the articles of FILE between retrains (all or none)."""
+    try:
+        archive = load_archive([file], max_bad_share=0.0)
+    except ArchiveError as exc:
+        raise click.ClickException(str(exc)) from None
+    with open_database(models_dir, database_url) as target:
+        Articles(target).upsert(archive.records(), author)
+    click.echo(f"ingested {len(archive.articles)} articles; serving picks them up at once")

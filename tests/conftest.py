@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
@@ -32,9 +32,10 @@ def train_cli(archives: list[Path], models: Path, *extra: str) -> str:
     return result.output
 
 
-def export_cli(models: Path, out: Path, limit: int) -> list[dict]:
+def export_cli(models: Path, out: Path, limit: int, database_url: str = "") -> list[dict]:
     """Run `relata export` through the real CLI; returns the lists it wrote."""
     args = ["export", "--models", str(models), "--out", str(out), "--limit", str(limit)]
+    args += ["--database-url", database_url] if database_url else []
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     return [json.loads(line) for line in out.read_text().splitlines()]
@@ -61,9 +62,14 @@ def demo_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+def invoke(*args: str) -> Result:
+    """Run any `relata` command through the real CLI, whatever its exit code."""
+    return CliRunner().invoke(main, list(args))
+
+
 def cli(*args: str) -> str:
-    """Run any `relata` command through the real CLI; returns its output."""
-    result = CliRunner().invoke(main, list(args))
+    """Run any `relata` command through the real CLI; returns its output, failing on errors."""
+    result = invoke(*args)
     assert result.exit_code == 0, result.output
     return result.output
 

@@ -12,11 +12,9 @@ import time
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from benchmarks.synthetic import write_synthetic_archive
-from service.cli import main
-from tests.conftest import ROOT, cli, train_cli
+from tests.conftest import ROOT, cli, invoke, train_cli
 from tests.corpus import ARTICLES, write_archive
 from training import artifact, registry
 from training.gates import check_gates
@@ -24,7 +22,7 @@ from training.settings import TrainSettings
 
 
 def run(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(main, list(args))
+    result = invoke(*args)
     return result.exit_code, result.output
 
 

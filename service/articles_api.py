@@ -1,0 +1,84 @@
+"""Articles between retrains: `POST /v1/articles` adds or updates, `DELETE` takes one away.
+
+Admin only. Articles are validated exactly like archive rows; they serve at once and are
+kept in the database until the next retrain folds them in.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Flask, Response, current_app, request
+
+from service.api import live_model, live_overlay
+from service.auth import Principal, requires
+from service.editorial import EditorialCache
+from service.errors import ApiError
+from service.ingest import Articles
+from service.params import parse_query
+from service.related import related_items
+from service.responses import json_response
+from training.archive import validate_record
+
+bp = Blueprint("articles_api", __name__)
+
+
+def _cache() -> EditorialCache:
+    return current_app.extensions["relata.editorial"]
+
+
+def _validated(body: Any) -> list[dict[str, Any]]:
+    raw = body.get("articles", [body]) if isinstance(body, dict) else None
+    largest = current_app.config["MAX_BATCH"]
+    if not isinstance(raw, list) or not raw or len(raw) > largest:
+        message = f"send one article object, or {{'articles': [...]}} with 1 to {largest}"
+        raise ApiError(400, "bad_json", message)
+    records, seen = [], set()
+    for position, record in enumerate(raw):
+        try:
+            article = validate_record(record)
+        except ValueError as exc:
+            raise ApiError(400, "invalid_article", f"articles[{position}]: {exc}") from None
+        if article["slug"] in seen:
+            raise ApiError(400, "invalid_article", f"articles[{position}]: duplicate slug")
+        if article["status"] == "published":
+            seen.add(article["slug"])
+            records.append(article)
+    return records
+
+
+@bp.post("/v1/articles")
+@requires("admin")
+def add_articles(principal: Principal) -> Response:
+    """Add or update articles; answers with each one's related cards."""
+    model, records = live_model(), _validated(request.get_json(silent=True))
+    Articles(_cache().database).upsert(records, principal.name)
+    _cache().refresh()
+    snapshot = _cache().snapshot
+    overlay = live_overlay(model, snapshot)
+    query = parse_query({}, current_app.config["DEFAULT_LIMIT"], current_app.config["MAX_LIMIT"])
+    related = {
+        record["slug"]: related_items(
+            model, record["slug"], query, snapshot.for_source(record["slug"]), overlay
+        )
+        for record in records
+    }
+    return json_response({"model_version": model.version, "related": related})
+
+
+@bp.delete("/v1/articles/<slug>")
+@requires("admin")
+def delete_article(slug: str, principal: Principal) -> Response:
+    """Take an article out of every list at once."""
+    model = live_model()
+    overlay = live_overlay(model, _cache().current())
+    if slug not in model.rows and not (overlay and overlay.knows(slug)):
+        raise ApiError(404, "unknown_slug", f"No article with slug {slug!r}.")
+    Articles(_cache().database).delete(slug, principal.name)
+    _cache().refresh()
+    return json_response({"slug": slug, "deleted": True})
+
+
+def init_app(app: Flask) -> None:
+    """Register the articles API."""
+    app.register_blueprint(bp)
