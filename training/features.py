@@ -70,7 +70,7 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
 
     def _fit(self, articles: pd.DataFrame) -> tuple[dict[str, sp.spmatrix], sp.spmatrix | None]:
         """Fit every part; return the raw field and tag matrices of `articles` on the way."""
-        weights = self.field_weights or {"title": 0.5, "summary": 0.3, "body": 0.2}
+        weights = self.field_weights or {"title": 0.3, "summary": 0.2, "body": 0.5}
         unknown = set(weights) - set(TEXT_FIELDS)
         if unknown:
             raise ValueError(f"unknown text fields in field_weights: {sorted(unknown)}")
@@ -120,6 +120,14 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
     def fit_transform(self, articles: pd.DataFrame, y: None = None) -> sp.csr_matrix:
         """`fit` then `transform`, tokenising the archive once."""
         return self._combine(len(articles), *self._fit(articles))
+
+    def text_part(self, vectors: sp.csr_matrix) -> sp.csr_matrix:
+        """The unit-length text vectors inside blended `vectors` (tags left out)."""
+        check_is_fitted(self, "text_vectorizers_")
+        width = sum(len(v.vocabulary_) for v in self.text_vectorizers_.values())
+        return (
+            vectors[:, :width] / np.sqrt(self.text_weight) if self.text_weight else vectors[:, :0]
+        )
 
     def transform(self, articles: pd.DataFrame) -> sp.csr_matrix:
         """Blended content vectors: dot products are weighted text + tag cosines."""

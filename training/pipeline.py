@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from training.archive import Archive, RowError, load_archive
 from training.cards import build_cards
 from training.evaluate import evaluate
 from training.features import ArticleVectorizer
+from training.hygiene import cap_hubs, collapse_duplicates, duplicate_groups
 from training.neighbours import pair_signals, rank_neighbours
 from training.provenance import library_versions
 from training.settings import TrainSettings
@@ -94,10 +96,20 @@ def build_version(
     matrix = vectorizer.fit_transform(articles)
     mark = lap("features", mark)
 
-    neighbours = rank_neighbours(
-        matrix, pair_signals(articles), settings, progress("neighbours", len(articles))
-    )
+    signals = pair_signals(articles)
+    neighbours = rank_neighbours(matrix, signals, settings, progress("neighbours", len(articles)))
     mark = lap("neighbours", mark)
+    index, score = neighbours.index, neighbours.score
+    # A near-duplicate pair's stored score cannot be below this, whatever its dates.
+    lowest = settings.duplicate_threshold * settings.text_weight * (1 - settings.recency_weight)
+    text = vectorizer.text_part(matrix)
+    story = duplicate_groups(
+        text, index, score, signals.days, settings.duplicate_threshold, prefilter=lowest
+    )
+    collapse_duplicates(index, score, story)
+    cap = max(settings.hub_cap_min, math.ceil(settings.hub_cap_share * len(articles)))
+    cap_hubs(index, score, cap)
+    mark = lap("hygiene", mark)
 
     cards = build_cards(articles, settings.excerpt_chars)
     version = _new_version(archive.sha256, settings)

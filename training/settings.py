@@ -20,9 +20,11 @@ def _setting(default: Any, help: str) -> Any:
 class TrainSettings:
     """Parameters of one training run; frozen so a run cannot change them half-way."""
 
-    title_weight: float = _setting(0.5, "Share of the text signal given to the title.")
+    title_weight: float = _setting(0.3, "Share of the text signal given to the title.")
     summary_weight: float = _setting(0.3, "Share of the text signal given to the summary (dek).")
-    body_weight: float = _setting(0.2, "Share of the text signal given to the body.")
+    body_weight: float = _setting(
+        0.5, "Share of the text signal given to the body (shared out again when it is empty)."
+    )
     text_weight: float = _setting(0.75, "Blend weight of text similarity (TF-IDF cosine).")
     tag_weight: float = _setting(
         0.25, "Blend weight of tag similarity (cosine of rarity-weighted tags)."
@@ -48,6 +50,15 @@ class TrainSettings:
     candidates: int = _setting(
         100, "Text-and-tag candidates per article, re-scored with category and recency."
     )
+    duplicate_threshold: float = _setting(
+        0.8,
+        "Text cosine at which two articles count as versions of one story; a list keeps "
+        "only the newest (1.01 turns it off).",
+    )
+    hub_cap_share: float = _setting(
+        0.005, "Most top-10 lists one article may fill, as a share of all articles."
+    )
+    hub_cap_min: int = _setting(20, "Floor of that cap, in lists (small archives).")
     max_bad_share: float = _setting(
         0.01, "Fail the run when more than this share of archive rows is invalid."
     )
