@@ -59,7 +59,7 @@ def _cacheable(response: Response, etag: str) -> Response:
 
 def _query(params: Any) -> Any:
     config = current_app.config
-    return parse_query(params, config["DEFAULT_LIMIT"], config["MAX_LIMIT"])
+    return parse_query(params, config["DEFAULT_LIMIT"], config["MAX_LIMIT"], config["MIN_SCORE"])
 
 
 @bp.get("/v1/related/<slug>")
@@ -75,7 +75,8 @@ def related(slug: str) -> Response:
     if request.if_none_match.contains(tag):
         return _cacheable(Response(status=304), f'"{tag}"')
     items = related_items(model, slug, query, editorial, overlay)
-    payload = {"slug": slug, "model_version": model.version, "items": items}
+    fallbacks = sum(item.get("source") == "fallback" for item in items)
+    payload = {"slug": slug, "model_version": model.version, "items": items, "fallbacks": fallbacks}
     return _cacheable(json_response(payload), f'"{tag}"')
 
 
@@ -100,7 +101,8 @@ def related_batch() -> Response:
         try:
             _check(model, snapshot, overlay, slug)
             items = related_items(model, slug, query, snapshot.for_source(slug), overlay)
-            results.append({"slug": slug, "items": items})
+            fallbacks = sum(item.get("source") == "fallback" for item in items)
+            results.append({"slug": slug, "items": items, "fallbacks": fallbacks})
         except ApiError as exc:
             results.append({"slug": slug, "error": {"code": exc.code, "message": exc.message}})
     return json_response({"model_version": model.version, "results": results})

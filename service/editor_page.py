@@ -30,7 +30,6 @@ from service.params import parse_query
 from service.related import related_items
 from service.schema import GLOBAL
 from service.stale import stale_overrides
-from training.explain import explain_pair
 
 bp = Blueprint("editor_page", __name__, url_prefix="/editor")
 SEARCH_RESULTS = 20
@@ -104,10 +103,6 @@ def article(slug: str) -> str | Response:
     query = parse_query({"limit": SHOWN_CARDS}, SHOWN_CARDS, SHOWN_CARDS)
     overlay = live_overlay(model, snapshot)
     cards = related_items(model, slug, query, snapshot.for_source(slug), overlay)
-    matrix, names = current_app.extensions["relata.extras"].features(model)
-    for card in cards:
-        target = model.rows.get(card["slug"])
-        card["why"] = explain_pair(matrix, names, row, target) if target is not None else {}
     version, rows = cache.overrides.state(slug)
     global_version, global_rows = cache.overrides.state(GLOBAL)
     stale = stale_overrides(rows, model, snapshot.unpublished)

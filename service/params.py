@@ -61,7 +61,9 @@ def _flag(name: str, value: Any) -> bool:
     raise _bad(name, f"must be true or false, got {value!r}")
 
 
-def parse_query(params: Mapping[str, Any], default_limit: int, max_limit: int) -> RelatedQuery:
+def parse_query(
+    params: Mapping[str, Any], default_limit: int, max_limit: int, min_score: float = 0.0
+) -> RelatedQuery:
     """A `RelatedQuery` from query-string or JSON parameters; ApiError(400) when bad."""
     fields = None
     if params.get("fields") is not None:
@@ -84,4 +86,6 @@ def parse_query(params: Mapping[str, Any], default_limit: int, max_limit: int) -
         since=since,
         until=until,
         older_only=_flag("older_only", params.get("older_only")),
+        fallbacks=_flag("fallbacks", params.get("fallbacks", True)),
+        min_score=min_score,
     )

@@ -43,6 +43,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("models_dir", "models", "Folder of model versions; `CURRENT` names the live one."),
     Setting("default_limit", 6, "Cards returned when the request gives no `limit`.", int),
     Setting("max_limit", 50, "Largest `limit` a request may ask for.", int),
+    Setting(
+        "min_score",
+        0.05,
+        "Model picks scoring below this are dropped (the list fills with fallbacks).",
+        float,
+    ),
     Setting("max_batch", 100, "Most slugs one `POST /v1/related:batch` may ask for.", int),
     Setting("cache_max_age", 300, "`Cache-Control: max-age` of related lists, seconds.", int),
     Setting(

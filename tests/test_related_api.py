@@ -18,6 +18,7 @@ CARD_KEYS = {
     "published_at",
     "score",
     "source",
+    "why",
 }
 
 
@@ -26,10 +27,11 @@ def _slugs(response) -> list[str]:
 
 
 def test_related_list_has_ranked_cards(client: FlaskClient) -> None:
-    response = client.get("/v1/related/mars-rover-lands")
+    response = client.get("/v1/related/mars-rover-lands?fallbacks=false")
     assert response.status_code == 200
     body = response.get_json()
     assert body["slug"] == "mars-rover-lands" and body["model_version"]
+    assert body["fallbacks"] == 0
     items = body["items"]
     assert 1 <= len(items) <= 6
     assert all(set(item) == CARD_KEYS and item["source"] == "model" for item in items)
@@ -55,9 +57,11 @@ def test_filters_apply_to_the_stored_list_and_still_fill(client: FlaskClient) ->
     full = _slugs(client.get("/v1/related/mars-rover-lands?limit=3"))
     excluded = _slugs(client.get(f"/v1/related/mars-rover-lands?limit=3&exclude={full[0]}"))
     assert full[0] not in excluded and len(excluded) == 3
-    only_space = _slugs(client.get("/v1/related/cup-final-report?category=SPACE&limit=50"))
+    url = "/v1/related/cup-final-report?category=SPACE&limit=50&fallbacks=false"
+    only_space = _slugs(client.get(url))
     assert only_space == []
-    sports = client.get("/v1/related/cup-final-report?category=Sports,food").get_json()["items"]
+    url = "/v1/related/cup-final-report?category=Sports,food&fallbacks=false"
+    sports = client.get(url).get_json()["items"]
     assert sports and all(item["category"] == "sports" for item in sports)
     no_sports = client.get("/v1/related/cup-final-report?exclude_category=sports&limit=50")
     assert all(item["category"] != "sports" for item in no_sports.get_json()["items"])

@@ -21,7 +21,7 @@ import joblib
 import numpy as np
 import scipy.sparse as sp
 
-FORMAT = 2  # 2: features.npz and feature_names.json
+FORMAT = 3  # 2: features.npz, feature_names.json; 3: why_*.npy, fallbacks.json
 MANIFEST = "manifest.json"
 INDEX_FILE = "neighbours_index.npy"
 SCORE_FILE = "neighbours_score.npy"
@@ -29,8 +29,12 @@ CARDS_FILE = "cards.json"
 VECTORIZER_FILE = "vectorizer.joblib"
 FEATURES_FILE = "features.npz"
 FEATURE_NAMES_FILE = "feature_names.json"
+WHY_FEATURES_FILE = "why_features.npy"
+WHY_SIGNALS_FILE = "why_signals.npy"
+FALLBACKS_FILE = "fallbacks.json"
 MODEL_FILES = (
-    VECTORIZER_FILE, INDEX_FILE, SCORE_FILE, CARDS_FILE, FEATURES_FILE, FEATURE_NAMES_FILE
+    VECTORIZER_FILE, INDEX_FILE, SCORE_FILE, CARDS_FILE, FEATURES_FILE, FEATURE_NAMES_FILE,
+    WHY_FEATURES_FILE, WHY_SIGNALS_FILE, FALLBACKS_FILE,
 )  # fmt: skip
 
 
@@ -48,6 +52,10 @@ class LoadedModel:
     index: np.ndarray
     score: np.ndarray
     rows: dict[str, int] = field(repr=False)  # slug -> row
+    why_features: np.ndarray | None = None  # (N, P, 4) shared feature columns
+    why_signals: np.ndarray | None = None  # (N, P, 4) text, tags, category, recency
+    feature_names: list[str] = field(default_factory=list, repr=False)
+    fallbacks: dict[str, Any] = field(default_factory=dict, repr=False)  # rows, newest first
 
 
 def sha256_file(path: Path) -> str:
@@ -73,6 +81,8 @@ def write_model(
     cards: list[dict[str, Any]],
     features: sp.spmatrix,
     feature_names: list[str],
+    why: Any,
+    fallbacks: dict[str, Any],
     manifest: dict[str, Any],
 ) -> Path:
     """Write a complete, verified version folder beside the live ones, unpublished.
@@ -92,6 +102,9 @@ def write_model(
         _write_json(tmp / CARDS_FILE, cards)
         sp.save_npz(tmp / FEATURES_FILE, features.tocsr(), compressed=False)
         _write_json(tmp / FEATURE_NAMES_FILE, feature_names)
+        np.save(tmp / WHY_FEATURES_FILE, np.ascontiguousarray(why.features, dtype=np.int32))
+        np.save(tmp / WHY_SIGNALS_FILE, np.ascontiguousarray(why.signals, dtype=np.float16))
+        _write_json(tmp / FALLBACKS_FILE, fallbacks)
         files = {name: sha256_file(tmp / name) for name in MODEL_FILES}
         _write_json(
             tmp / MANIFEST, {**manifest, "format": FORMAT, "version": version, "files": files}
@@ -140,12 +153,19 @@ def load_model(folder: Path) -> LoadedModel:
         cards = json.loads((folder / CARDS_FILE).read_text(encoding="utf-8"))
         index = np.load(folder / INDEX_FILE, mmap_mode="r", allow_pickle=False)
         score = np.load(folder / SCORE_FILE, mmap_mode="r", allow_pickle=False)
+        why_features = np.load(folder / WHY_FEATURES_FILE, mmap_mode="r", allow_pickle=False)
+        why_signals = np.load(folder / WHY_SIGNALS_FILE, mmap_mode="r", allow_pickle=False)
+        names = json.loads((folder / FEATURE_NAMES_FILE).read_text(encoding="utf-8"))
+        fallbacks = json.loads((folder / FALLBACKS_FILE).read_text(encoding="utf-8"))
     except (ValueError, OSError) as exc:
         raise ArtifactError(f"{folder.name}: unreadable model file ({exc})") from None
     if not (len(cards) == index.shape[0] == score.shape[0] and index.shape == score.shape):
         raise ArtifactError(f"{folder.name}: neighbour table and cards disagree in size")
     rows = {card["slug"]: row for row, card in enumerate(cards)}
-    return LoadedModel(manifest["version"], manifest, cards, index, score, rows)
+    return LoadedModel(
+        manifest["version"], manifest, cards, index, score, rows,
+        why_features, why_signals, names, fallbacks,
+    )  # fmt: skip
 
 
 def load_vectorizer(folder: Path) -> Any:

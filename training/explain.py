@@ -1,26 +1,81 @@
-"""Why two articles are related: the shared tags and the terms that weigh most."""
+"""Why two articles are related: the shared tags and terms that weigh most, and each
+signal's part of the score. Computed at training time, so serving only looks it up."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
+from training.neighbours import PairSignals
+from training.settings import TrainSettings
 
-def explain_pair(
-    matrix: sp.csr_matrix, names: list[str], source: int, target: int, top_terms: int = 3
-) -> dict[str, Any]:
-    """Shared tags and the `top_terms` shared terms that add most to the pair's score."""
-    a, b = matrix[source], matrix[target]
-    common, in_a, in_b = np.intersect1d(a.indices, b.indices, return_indices=True)
-    contribution = a.data[in_a] * b.data[in_b]
-    terms: list[str] = []
-    tags: list[str] = []
-    for column in common[np.argsort(-contribution, kind="stable")]:
+
+@dataclass(frozen=True)
+class WhyTable:
+    """Precomputed explanations of the first `positions` entries of every list."""
+
+    features: np.ndarray  # int32 (N, P, SHARED): top shared feature columns, -1 padded
+    signals: np.ndarray  # float16 (N, P, 4): text, tags, category, recency multiplier
+
+
+SHARED = 4  # shared features kept per pair
+SIGNALS = ("text", "tags", "category", "recency")
+
+
+def explain_table(
+    matrix: sp.csr_matrix,
+    text_width: int,
+    index: np.ndarray,
+    signals: PairSignals,
+    settings: TrainSettings,
+    positions: int = 10,
+) -> WhyTable:
+    """Why each of the first `positions` neighbours of every article was picked: the
+    shared features that weigh most, and each signal's part of the score."""
+    n, width = index.shape[0], min(positions, index.shape[1])
+    features = np.full((n, width, SHARED), -1, dtype=np.int32)
+    parts = np.zeros((n, width, len(SIGNALS)), dtype=np.float16)
+    rows, cols = np.nonzero(index[:, :width] >= 0)
+    if not len(rows):
+        return WhyTable(features, parts)
+    targets = index[rows, cols]
+    shared = matrix[rows].multiply(matrix[targets]).tocsr()
+    parts[rows, cols, 0] = np.asarray(shared[:, :text_width].sum(axis=1)).ravel()
+    parts[rows, cols, 1] = np.asarray(shared[:, text_width:].sum(axis=1)).ravel()
+    same = (signals.category[rows] >= 0) & (signals.category[rows] == signals.category[targets])
+    parts[rows, cols, 2] = settings.category_weight * same
+    gap = np.abs(signals.days[rows] - signals.days[targets])
+    decay = np.where(np.isnan(gap), 0.5, 0.5 ** (gap / settings.recency_half_life_days))
+    parts[rows, cols, 3] = (1 - settings.recency_weight) + settings.recency_weight * decay
+    # The top SHARED entries of each product row, without a Python loop over pairs.
+    entry_row = np.repeat(np.arange(shared.shape[0]), np.diff(shared.indptr))
+    order = np.lexsort((-shared.data, entry_row))
+    rank = np.arange(len(order)) - shared.indptr[entry_row[order]]
+    keep = order[rank < SHARED]
+    features[rows[entry_row[keep]], cols[entry_row[keep]], rank[rank < SHARED]] = shared.indices[
+        keep
+    ]
+    return WhyTable(features, parts)
+
+
+def render_why(features: np.ndarray, parts: np.ndarray, names: list[str]) -> dict[str, Any]:
+    """A card's `why`: shared tags, top shared terms, and each signal's part."""
+    tags, terms = [], []
+    for column in features.tolist():
+        if column < 0:
+            continue
         kind, _, name = names[column].partition(":")
         if kind == "tag":
             tags.append(name)
-        elif name not in terms and len(terms) < top_terms:
+        elif name not in terms:
             terms.append(name)
-    return {"tags": sorted(tags), "terms": terms}
+    return {
+        "tags": tags,
+        "terms": terms,
+        "signals": {
+            name: round(float(value), 3) for name, value in zip(SIGNALS, parts, strict=True)
+        },
+    }

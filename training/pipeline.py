@@ -12,13 +12,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 from training import artifact, registry
 from training.archive import Archive, RowError, load_archive
 from training.cards import build_cards
 from training.evaluate import evaluate
+from training.explain import explain_table
 from training.features import ArticleVectorizer
 from training.hygiene import cap_hubs, collapse_duplicates, duplicate_groups
-from training.neighbours import pair_signals, rank_neighbours
+from training.neighbours import PairSignals, pair_signals, rank_neighbours
 from training.provenance import library_versions
 from training.settings import TrainSettings
 
@@ -43,6 +47,22 @@ class TrainReport:
     timings: dict[str, float] = field(default_factory=dict)
     evaluation: dict = field(default_factory=dict)
     pruned: list[str] = field(default_factory=list)
+
+
+FALLBACK_ROWS = 100  # newest articles kept per category, and site-wide, for fallbacks
+
+
+def fallback_rows(articles: pd.DataFrame, signals: PairSignals) -> dict[str, Any]:
+    """Rows of the newest articles, site-wide and per category, for filling short lists."""
+    newest = np.argsort(signals.order, kind="stable")
+    by_category: dict[str, list[int]] = {}
+    categories = articles["category"].fillna("").str.casefold().to_numpy()
+    for row in newest.tolist():
+        bucket = by_category.setdefault(categories[row], [])
+        if len(bucket) < FALLBACK_ROWS and categories[row]:
+            bucket.append(row)
+    by_category.pop("", None)
+    return {"recent": newest[:FALLBACK_ROWS].tolist(), "by_category": by_category}
 
 
 def _new_version(archive_sha: str, settings: TrainSettings) -> str:
@@ -114,7 +134,7 @@ def build_version(
     cards = build_cards(articles, settings.excerpt_chars)
     version = _new_version(archive.sha256, settings)
     rows = {card["slug"]: row for row, card in enumerate(cards)}
-    in_memory = artifact.LoadedModel(version, {}, cards, neighbours.index, neighbours.score, rows)
+    in_memory = artifact.LoadedModel(version, {}, cards, index, score, rows)
     figures = evaluate(in_memory, (matrix, vectorizer.feature_names()))
     mark = lap("evaluate", mark)
     manifest = {
@@ -137,11 +157,13 @@ def build_version(
         models_dir,
         version,
         vectorizer=vectorizer,
-        index=neighbours.index,
-        score=neighbours.score,
+        index=index,
+        score=score,
         cards=cards,
         features=matrix,
         feature_names=vectorizer.feature_names(),
+        why=explain_table(matrix, text.shape[1], index, signals, settings),
+        fallbacks=fallback_rows(articles, signals),
         manifest=manifest,
     )
     lap("write", mark)
