@@ -157,9 +157,8 @@ def related_items(
 
     def picks() -> Iterator[dict[str, Any]]:
         for card, score, where in ranked if ranked is not None else _ranked(model, overlay, slug):
-            if score < query.min_score:
-                break
-            if usable(card):
+            # Lists are diversified, so a weak pick can follow a stronger one: skip, not stop.
+            if score >= query.min_score and usable(card):
                 taken.add(card["slug"])
                 yield {
                     **card,

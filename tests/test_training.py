@@ -62,8 +62,9 @@ def test_every_article_with_a_match_gets_a_list(models: Path) -> None:
     assert all(lists.values())
 
 
-def test_scores_are_ranked_and_ties_go_to_the_newer_article(models: Path) -> None:
-    model = _live(models)
+def test_scores_are_ranked_and_ties_go_to_the_newer_article(tmp_path: Path, archive: Path) -> None:
+    train_cli([archive], tmp_path, "--set", "diversity=1")  # relevance order alone
+    model = _live(tmp_path)
     for index_row, score_row in zip(model.index, model.score, strict=True):
         scores = score_row[index_row >= 0]
         assert np.all(np.diff(scores) <= 0)
@@ -114,3 +115,17 @@ def test_vectoriser_transforms_new_articles_like_the_archive(models: Path, archi
     again = vectorizer.transform(articles)
     fitted = type(vectorizer)(**vectorizer.get_params()).fit_transform(articles)
     assert np.allclose(again.toarray(), fitted.toarray(), atol=1e-6)
+
+
+def test_diversity_reorders_the_top_but_keeps_its_articles(
+    tmp_path: Path, archive: Path, models: Path
+) -> None:
+    train_cli([archive], tmp_path, "--set", "diversity=1")
+    plain, diverse = _live(tmp_path), _live(models)
+    reordered = 0
+    for row in range(len(plain.cards)):
+        top_plain, top_diverse = plain.index[row][:20], diverse.index[row][:20]
+        assert set(top_plain[top_plain >= 0]) == set(top_diverse[top_diverse >= 0])
+        assert top_plain[0] == top_diverse[0]  # the best pick stays first
+        reordered += not np.array_equal(top_plain, top_diverse)
+    assert reordered

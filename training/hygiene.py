@@ -101,3 +101,34 @@ def collapse_duplicates(index: np.ndarray, score: np.ndarray, story: np.ndarray)
                 seen[group] = k
     _compact(index, score, drop)
     return int(drop.sum())
+
+
+def diversify(
+    text: sp.csr_matrix, index: np.ndarray, score: np.ndarray, balance: float, depth: int = 20
+) -> None:
+    """Maximal-marginal-relevance order for the top `depth` of every list, in place.
+
+    Each next pick maximises `balance * score - (1 - balance) * similarity to the picks
+    so far`, so the top cards are not all one angle. Scores stay the relevance scores;
+    `balance` 1 keeps the relevance order.
+    """
+    if balance >= 1:
+        return
+    for row in range(len(index)):
+        candidates = index[row, :depth]
+        candidates = candidates[candidates >= 0]
+        if len(candidates) < 3:
+            continue
+        similarity = (text[candidates] @ text[candidates].T).toarray()
+        relevance = score[row, : len(candidates)].astype(np.float64)
+        chosen, closest = [0], similarity[0].copy()
+        left = np.ones(len(candidates), dtype=bool)
+        left[0] = False
+        while left.any():
+            value = np.where(left, balance * relevance - (1 - balance) * closest, -np.inf)
+            pick = int(value.argmax())
+            chosen.append(pick)
+            left[pick] = False
+            closest = np.maximum(closest, similarity[pick])
+        index[row, : len(chosen)] = candidates[chosen]
+        score[row, : len(chosen)] = relevance[chosen]

@@ -21,7 +21,7 @@ from training.cards import build_cards
 from training.evaluate import evaluate
 from training.explain import explain_table
 from training.features import ArticleVectorizer
-from training.hygiene import cap_hubs, collapse_duplicates, duplicate_groups
+from training.hygiene import cap_hubs, collapse_duplicates, diversify, duplicate_groups
 from training.neighbours import PairSignals, pair_signals, rank_neighbours
 from training.provenance import library_versions
 from training.settings import TrainSettings
@@ -127,6 +127,7 @@ def build_version(
         text, index, score, signals.days, settings.duplicate_threshold, prefilter=lowest
     )
     collapse_duplicates(index, score, story)
+    diversify(text, index, score, settings.diversity)
     cap = max(settings.hub_cap_min, math.ceil(settings.hub_cap_share * len(articles)))
     cap_hubs(index, score, cap)
     mark = lap("hygiene", mark)

@@ -55,6 +55,11 @@ class TrainSettings:
         "Text cosine at which two articles count as versions of one story; a list keeps "
         "only the newest (1.01 turns it off).",
     )
+    diversity: float = _setting(
+        0.8,
+        "MMR balance for the top 20 of each list: 1 ranks by relevance alone, lower values "
+        "trade relevance for variety (e.g. 0.8).",
+    )
     hub_cap_share: float = _setting(
         0.005, "Most top-10 lists one article may fill, as a share of all articles."
     )
