@@ -104,31 +104,46 @@ def collapse_duplicates(index: np.ndarray, score: np.ndarray, story: np.ndarray)
 
 
 def diversify(
-    text: sp.csr_matrix, index: np.ndarray, score: np.ndarray, balance: float, depth: int = 20
+    text: sp.csr_matrix,
+    index: np.ndarray,
+    score: np.ndarray,
+    balance: float,
+    depth: int = 20,
+    block: int = 32,  # small blocks: the product computes every cross pair, used or not
 ) -> None:
     """Maximal-marginal-relevance order for the top `depth` of every list, in place.
 
     Each next pick maximises `balance * score - (1 - balance) * similarity to the picks
     so far`, so the top cards are not all one angle. Scores stay the relevance scores;
-    `balance` 1 keeps the relevance order.
+    `balance` 1 keeps the relevance order. Rows go in blocks, the greedy steps vectorised
+    across the block.
     """
     if balance >= 1:
         return
-    for row in range(len(index)):
-        candidates = index[row, :depth]
-        candidates = candidates[candidates >= 0]
-        if len(candidates) < 3:
-            continue
-        similarity = (text[candidates] @ text[candidates].T).toarray()
-        relevance = score[row, : len(candidates)].astype(np.float64)
-        chosen, closest = [0], similarity[0].copy()
-        left = np.ones(len(candidates), dtype=bool)
-        left[0] = False
-        while left.any():
+    depth = min(depth, index.shape[1])
+    for start in range(0, len(index), block):
+        rows = slice(start, min(start + block, len(index)))
+        candidates = index[rows, :depth]
+        count = len(candidates)
+        valid = candidates >= 0
+        flat = text[np.maximum(candidates, 0).ravel()]
+        # Similarities within each row's candidates: the diagonal blocks of one product.
+        product = (flat @ flat.T).toarray().reshape(count, depth, count, depth)
+        similarity = product[np.arange(count), :, np.arange(count), :]
+        relevance = np.where(valid, score[rows, :depth], -np.inf).astype(np.float64)
+        chosen = np.zeros((count, depth), dtype=np.int64)
+        left = valid.copy()
+        left[:, 0] = False
+        closest = similarity[:, 0, :].copy()
+        everyone = np.arange(count)
+        for step in range(1, depth):
             value = np.where(left, balance * relevance - (1 - balance) * closest, -np.inf)
-            pick = int(value.argmax())
-            chosen.append(pick)
-            left[pick] = False
-            closest = np.maximum(closest, similarity[pick])
-        index[row, : len(chosen)] = candidates[chosen]
-        score[row, : len(chosen)] = relevance[chosen]
+            pick = value.argmax(axis=1)
+            chosen[:, step] = np.where(left.any(axis=1), pick, step)
+            left[everyone, pick] = False
+            closest = np.maximum(closest, similarity[everyone, pick, :])
+        filled = valid.sum(axis=1)
+        for offset in np.flatnonzero(filled >= 3):
+            order = chosen[offset, : filled[offset]]
+            index[start + offset, : filled[offset]] = candidates[offset, order]
+            score[start + offset, : filled[offset]] = score[start + offset, :depth][order]
