@@ -26,7 +26,7 @@ from sklearn.preprocessing import MultiLabelBinarizer, normalize
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from training import artifact
-from training.pipeline import build_version
+from training.pipeline import Source, build_version
 from training.settings import TrainSettings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,7 +48,7 @@ def relata_top(records: list[dict], settings: TrainSettings) -> np.ndarray:
     with tempfile.TemporaryDirectory() as folder:
         archive = Path(folder) / "archive.jsonl"
         archive.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
-        report = build_version([archive], Path(folder) / "models", settings)
+        report = build_version(Source((archive,)), Path(folder) / "models", settings)
         model = artifact.load_model(report.folder)
         order = np.array([model.rows[r["slug"]] for r in records])
         back = np.empty(len(order), dtype=int)

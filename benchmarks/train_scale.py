@@ -45,11 +45,11 @@ def measure(args: list[str]) -> tuple[float, int, str]:
 
 
 def run_relata(archive: Path) -> None:
-    from training.pipeline import train
+    from training.pipeline import Source, train
     from training.settings import TrainSettings
 
     with tempfile.TemporaryDirectory() as models:
-        report = train([archive], Path(models), TrainSettings())
+        report = train(Source((archive,)), Path(models), TrainSettings())
         print(json.dumps(report.timings))
 
 

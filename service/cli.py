@@ -21,16 +21,15 @@ from service.cli_models import (
     schedule,
 )
 from service.cli_options import (
-    ARCHIVES,
     DATABASE,
     MODELS,
-    SETTINGS,
-    ingested_articles,
     live_model,
     open_database,
     overrides_snapshot,
     progress,
     train_settings,
+    training_options,
+    training_source,
 )
 from service.database import upgrade
 from service.editorial import Snapshot
@@ -54,10 +53,7 @@ for command in (db, tokens, overrides, retrain, schedule, promote, rollback, lis
 
 
 @main.command()
-@ARCHIVES
-@MODELS
-@DATABASE
-@SETTINGS
+@training_options
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(
     archives: tuple[Path, ...],
@@ -68,11 +64,9 @@ def train(
 ) -> None:
     """Train on the archive and publish the new model as the live version."""
     settings = train_settings(pairs)
-    ingested, deleted = ingested_articles(models_dir, database_url)
+    source = training_source(archives, models_dir, database_url)
     try:
-        report = run_training(
-            list(archives), models_dir, settings, progress(quiet), ingested, deleted
-        )
+        report = run_training(source, models_dir, settings, progress(quiet))
     except (ArchiveError, artifact.ArtifactError, registry.RegistryError, OSError) as exc:
         raise click.ClickException(str(exc)) from None
     for error in report.errors[:20]:

@@ -10,15 +10,14 @@ from pathlib import Path
 import click
 
 from service.cli_options import (
-    ARCHIVES,
     DATABASE,
     MODELS,
-    SETTINGS,
-    ingested_articles,
     live_model,
     open_database,
     progress,
     train_settings,
+    training_options,
+    training_source,
 )
 from service.ingest import Articles
 from training import artifact, registry
@@ -34,12 +33,10 @@ FAILURES = (ArchiveError, artifact.ArtifactError, registry.RegistryError, OSErro
 def _retrain_once(archives: tuple[Path, ...], models_dir: Path, database_url: str,
                   pairs: tuple[str, ...], quiet: bool) -> bool:  # fmt: skip
     """One gated retrain with its report printed; True when the candidate went live."""
-    ingested, deleted = ingested_articles(models_dir, database_url)
     settings = train_settings(pairs)
+    source = training_source(archives, models_dir, database_url)
     try:
-        report = run_retrain(
-            list(archives), models_dir, settings, progress(quiet), ingested, deleted
-        )
+        report = run_retrain(source, models_dir, settings, progress(quiet))
     except FAILURES as exc:
         raise click.ClickException(str(exc)) from None
     for gate in report.gates:
@@ -56,10 +53,7 @@ def _retrain_once(archives: tuple[Path, ...], models_dir: Path, database_url: st
 
 
 @click.command()
-@ARCHIVES
-@MODELS
-@DATABASE
-@SETTINGS
+@training_options
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def retrain(
     archives: tuple[Path, ...],
@@ -74,10 +68,7 @@ def retrain(
 
 
 @click.command()
-@ARCHIVES
-@MODELS
-@DATABASE
-@SETTINGS
+@training_options
 @click.option("--cron", required=True, help='When to retrain, a crontab line, e.g. "0 * * * *".')
 @click.option("--run-now", is_flag=True, help="Also retrain once at start.")
 @click.option("--max-runs", type=click.IntRange(1), help="Stop after this many runs.")

@@ -17,6 +17,7 @@ from service.ingest import Articles
 from service.overrides import Overrides
 from service.schema import IngestedArticle
 from training import artifact, registry
+from training.pipeline import Source
 from training.settings import TrainSettings
 
 MODELS = click.option(
@@ -108,11 +109,20 @@ def progress(quiet: bool) -> Callable[[str, int], Callable[[int], None]]:
     return start
 
 
-def ingested_articles(models_dir: Path, url: str) -> tuple[list[dict], frozenset[str]]:
-    """Articles ingested since the last retrain, and deleted slugs (none without a database)."""
+def training_source(archives: tuple[Path, ...], models_dir: Path, url: str) -> Source:
+    """The archive files plus what was ingested since the last retrain (if a database is
+    there)."""
     if not url and not (models_dir / "relata.db").exists():
-        return [], frozenset()
+        return Source(archives)
     with open_database(models_dir, url) as target:
         if not inspect(target.engine).has_table(IngestedArticle.__tablename__):
-            return [], frozenset()  # a database never migrated holds nothing ingested
-        return Articles(target).everything()
+            return Source(archives)  # a database never migrated holds nothing ingested
+        ingested, deleted = Articles(target).everything()
+    return Source(archives, tuple(ingested), deleted)
+
+
+def training_options(command: Callable) -> Callable:
+    """The options every training command takes: archives, models, database, settings."""
+    for option in reversed((ARCHIVES, MODELS, DATABASE, SETTINGS)):
+        command = option(command)
+    return command

@@ -6,7 +6,7 @@ import hashlib
 import json
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +30,15 @@ from training.settings import TrainSettings
 Progress = Callable[[str, int], Callable[[int], None]]
 
 LIBRARIES = ("relata", "scikit-learn", "scipy", "numpy", "pandas", "joblib")
+
+
+@dataclass(frozen=True)
+class Source:
+    """What a model is trained on: archive files, plus what was ingested since."""
+
+    archives: tuple[Path, ...]
+    ingested: tuple[dict[str, Any], ...] = ()  # added or updated articles
+    deleted: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -78,12 +87,10 @@ def no_progress(step: str, total: int) -> Callable[[int], None]:
 
 
 def build_version(
-    archive_paths: Sequence[Path],
+    source: Source,
     models_dir: Path,
     settings: TrainSettings,
     progress: Progress = no_progress,
-    ingested: Sequence[dict[str, Any]] = (),
-    deleted: frozenset[str] = frozenset(),
 ) -> TrainReport:
     """Train on the archive (plus what was ingested since) and publish the new version
     folder, without making it live."""
@@ -96,7 +103,9 @@ def build_version(
         return now
 
     mark = started
-    archive: Archive = load_archive(archive_paths, settings.max_bad_share, ingested, deleted)
+    archive: Archive = load_archive(
+        source.archives, settings.max_bad_share, source.ingested, source.deleted
+    )
     articles = archive.articles.reset_index(drop=True)
     mark = lap("load", mark)
 
@@ -141,7 +150,9 @@ def build_version(
     manifest = {
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "archive": {
-            "files": [str(p) for p in archive_paths],
+            "files": [str(p) for p in source.archives],
+            "ingested": len(source.ingested),
+            "deleted": len(source.deleted),
             "sha256": archive.sha256,
             "rows_read": archive.rows_read,
             "rows_invalid": len(archive.errors),
@@ -183,16 +194,14 @@ def build_version(
 
 
 def train(
-    archive_paths: Sequence[Path],
+    source: Source,
     models_dir: Path,
     settings: TrainSettings,
     progress: Progress = no_progress,
-    ingested: Sequence[dict[str, Any]] = (),
-    deleted: frozenset[str] = frozenset(),
 ) -> TrainReport:
     """Train, publish and make the new version live at once (no gates; see `retrain`)."""
     with registry.exclusive(models_dir):
-        report = build_version(archive_paths, models_dir, settings, progress, ingested, deleted)
+        report = build_version(source, models_dir, settings, progress)
         registry.promote(models_dir, report.version)
         report.pruned = registry.prune(models_dir, settings.keep_versions)
     return report

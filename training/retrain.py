@@ -7,7 +7,6 @@ or is killed leaves the live model as it was.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from typing import Any
 from training import artifact, registry
 from training.evaluate import compare, evaluate
 from training.gates import Gate, check_gates
-from training.pipeline import Progress, TrainReport, build_version, no_progress
+from training.pipeline import Progress, Source, TrainReport, build_version, no_progress
 from training.settings import TrainSettings
 
 GATE_REPORT = "gates.json"
@@ -45,18 +44,16 @@ def _live(models_dir: Path) -> tuple[artifact.LoadedModel | None, dict[str, Any]
 
 
 def retrain(
-    archive_paths: Sequence[Path],
+    source: Source,
     models_dir: Path,
     settings: TrainSettings,
     progress: Progress = no_progress,
-    ingested: Sequence[dict[str, Any]] = (),
-    deleted: frozenset[str] = frozenset(),
 ) -> RetrainReport:
     """Train a candidate; promote it only if every gate passes against the live model."""
     with registry.exclusive(models_dir):
         live_before = registry.current_version(models_dir)
         live, live_figures = _live(models_dir)
-        report = build_version(archive_paths, models_dir, settings, progress, ingested, deleted)
+        report = build_version(source, models_dir, settings, progress)
         candidate = artifact.load_model(report.folder)
         changes = compare(candidate, live) if live is not None else None
         gates = check_gates(report.evaluation, live_figures, changes, settings)
