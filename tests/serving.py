@@ -44,7 +44,7 @@ def get_text(url: str) -> str:
         return response.read().decode()
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -53,7 +53,7 @@ def _free_port() -> int:
 @contextmanager
 def served(models: Path, *args: str, workers: int = 2, **env: str) -> Iterator[str]:
     """The base URL of `relata serve --models models *args`, ready to answer."""
-    port = _free_port()
+    port = free_port()
     command = [sys.executable, "-m", "service.cli", "serve", "--models", str(models),
                "--port", str(port), "--workers", str(workers), *args]  # fmt: skip
     process = subprocess.Popen(
