@@ -114,7 +114,8 @@ def _why(model: Model, where: tuple[int, int] | None) -> dict[str, Any] | None:
     if where is None or model.why_features is None or where[1] >= model.why_features.shape[1]:
         return None
     row, k = where
-    return render_why(model.why_features[row, k], model.why_signals[row, k], model.feature_names)
+    features, parts = model.why_features[row, k].tolist(), model.why_signals[row, k].tolist()
+    return render_why(features, parts, model.feature_names)
 
 
 def _fallbacks(model: Model, source: dict[str, Any] | None) -> Iterator[dict[str, Any]]:

@@ -146,15 +146,21 @@ def verify(folder: Path) -> dict[str, Any]:
     return manifest
 
 
+def _mapped(path: Path) -> np.ndarray:
+    # Memory-mapped, so processes share the pages; viewed as a plain ndarray because
+    # np.memmap's per-slice bookkeeping costs more than the lookup itself.
+    return np.load(path, mmap_mode="r", allow_pickle=False).view(np.ndarray)
+
+
 def load_model(folder: Path) -> LoadedModel:
     """Verify a version folder, then read what serving needs (arrays memory-mapped)."""
     manifest = verify(folder)
     try:
         cards = json.loads((folder / CARDS_FILE).read_text(encoding="utf-8"))
-        index = np.load(folder / INDEX_FILE, mmap_mode="r", allow_pickle=False)
-        score = np.load(folder / SCORE_FILE, mmap_mode="r", allow_pickle=False)
-        why_features = np.load(folder / WHY_FEATURES_FILE, mmap_mode="r", allow_pickle=False)
-        why_signals = np.load(folder / WHY_SIGNALS_FILE, mmap_mode="r", allow_pickle=False)
+        index = _mapped(folder / INDEX_FILE)
+        score = _mapped(folder / SCORE_FILE)
+        why_features = _mapped(folder / WHY_FEATURES_FILE)
+        why_signals = _mapped(folder / WHY_SIGNALS_FILE)
         names = json.loads((folder / FEATURE_NAMES_FILE).read_text(encoding="utf-8"))
         fallbacks = json.loads((folder / FALLBACKS_FILE).read_text(encoding="utf-8"))
     except (ValueError, OSError) as exc:

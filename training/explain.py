@@ -61,10 +61,10 @@ def explain_table(
     return WhyTable(features, parts)
 
 
-def render_why(features: np.ndarray, parts: np.ndarray, names: list[str]) -> dict[str, Any]:
+def render_why(features: list[int], parts: list[float], names: list[str]) -> dict[str, Any]:
     """A card's `why`: shared tags, top shared terms, and each signal's part."""
     tags, terms = [], []
-    for column in features.tolist():
+    for column in features:
         if column < 0:
             continue
         kind, _, name = names[column].partition(":")
@@ -75,7 +75,5 @@ def render_why(features: np.ndarray, parts: np.ndarray, names: list[str]) -> dic
     return {
         "tags": tags,
         "terms": terms,
-        "signals": {
-            name: round(float(value), 3) for name, value in zip(SIGNALS, parts, strict=True)
-        },
+        "signals": {name: round(value, 3) for name, value in zip(SIGNALS, parts, strict=True)},
     }
