@@ -10,7 +10,7 @@ from flask import Flask
 from flask_cors import CORS
 
 from service import api, articles_api, editor_api, editor_page, errors, metrics, ops, settings
-from service.auth import session_secret
+from service.auth import EditorSessions, session_secret
 from service.database import Database, default_url
 from service.editorial import EditorialCache
 from service.model_store import ModelExtras, ModelStore, OverlayCache
@@ -24,6 +24,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     models_dir = Path(values["models_dir"])
     app.config["MAX_CONTENT_LENGTH"] = values["max_body_bytes"]
     app.config["SECRET_KEY"] = session_secret(values["secret_key"], models_dir)
+    app.session_interface = EditorSessions()
     app.config["SESSION_COOKIE_SAMESITE"] = "Strict"
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     logging.getLogger("service").setLevel(values["log_level"].upper())

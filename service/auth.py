@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from flask import current_app, request, session
+from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -25,6 +26,7 @@ from service.errors import ApiError
 from service.overrides import utcnow
 from service.schema import Token
 
+PUBLIC_PATHS = ("/v1/related", "/healthz", "/readyz", "/metrics", "/-/", "/openapi.json")
 ROLES = ("viewer", "editor", "admin")  # each role can do what the ones before it can
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 View = TypeVar("View", bound=Callable[..., Any])
@@ -124,6 +126,16 @@ def requires(role: str) -> Callable[[View], View]:
         return wrapped  # type: ignore[return-value]
 
     return decorate
+
+
+class EditorSessions(SecureCookieSessionInterface):
+    """Signed-cookie sessions where an editor may be, none on the public read path (which
+    neither needs nor may depend on one, and should not pay for unsigning a cookie)."""
+
+    def open_session(self, app: Any, request: Any) -> Any:
+        if request.path.startswith(PUBLIC_PATHS):
+            return self.make_null_session(app)
+        return super().open_session(app, request)
 
 
 def session_secret(configured: str, models_dir: Path) -> str:
