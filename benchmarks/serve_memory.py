@@ -1,0 +1,57 @@
+"""Memory of the served model: per-worker and total, RSS and PSS, for N articles.
+
+    .venv/bin/python benchmarks/serve_memory.py [--articles 100000] [--workers 4]
+
+PSS shares each memory-mapped page among the processes that map it, so the PSS total is
+what the machine really spends; RSS counts shared pages once per worker.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import subprocess
+import sys
+import tempfile
+import urllib.request
+from pathlib import Path
+
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.synthetic import write_synthetic_archive
+from tests.serving import served
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--articles", type=int, default=100_000, help="Synthetic archive size.")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers.")
+    options = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        archive = write_synthetic_archive(Path(folder) / "a.jsonl", options.articles)
+        models = Path(folder) / "models"
+        subprocess.run([sys.executable, "-m", "service.cli", "train", "--quiet", "--archive",
+                        str(archive), "--models", str(models)], check=True)  # fmt: skip
+        with served(models, workers=options.workers) as base:
+            for _ in range(2000):  # touch pages the way traffic does
+                slug = f"synthetic-{random.randrange(options.articles)}"
+                urllib.request.urlopen(f"{base}/v1/related/{slug}").read()
+            port = base.rsplit(":", 1)[1]
+            master = next(
+                p for p in psutil.process_iter(["cmdline"])
+                if p.info["cmdline"] and "--port" in p.info["cmdline"]
+                and port in p.info["cmdline"]
+            )  # fmt: skip
+            workers = master.children()
+            rows = [(w.pid, w.memory_full_info()) for w in workers]
+    print(f"{options.articles} articles, {len(rows)} workers")
+    for pid, info in rows:
+        print(f"worker {pid}: RSS {info.rss / 2**20:7.1f} MB  PSS {info.pss / 2**20:7.1f} MB")
+    print(f"total: RSS {sum(i.rss for _, i in rows) / 2**20:.0f} MB, "
+          f"PSS {sum(i.pss for _, i in rows) / 2**20:.0f} MB")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
