@@ -38,6 +38,7 @@ from service.params import parse_query
 from service.related import related_items
 from training import artifact, registry
 from training.archive import ArchiveError
+from training.distributed import parallel_backend
 from training.pipeline import train as run_training
 
 
@@ -60,13 +61,15 @@ def train(
     models_dir: Path,
     database_url: str,
     pairs: tuple[str, ...],
+    dask_scheduler: str,
     quiet: bool,
 ) -> None:
     """Train on the archive and publish the new model as the live version."""
     settings = train_settings(pairs)
     source = training_source(archives, models_dir, database_url)
     try:
-        report = run_training(source, models_dir, settings, progress(quiet))
+        with parallel_backend(dask_scheduler):
+            report = run_training(source, models_dir, settings, progress(quiet))
     except (ArchiveError, artifact.ArtifactError, registry.RegistryError, OSError) as exc:
         raise click.ClickException(str(exc)) from None
     for error in report.errors[:20]:

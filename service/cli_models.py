@@ -22,6 +22,7 @@ from service.cli_options import (
 from service.ingest import Articles
 from training import artifact, registry
 from training.archive import ArchiveError, load_archive
+from training.distributed import parallel_backend
 from training.evaluate import compare, evaluate
 from training.report import write_report
 from training.retrain import retrain as run_retrain
@@ -31,12 +32,13 @@ FAILURES = (ArchiveError, artifact.ArtifactError, registry.RegistryError, OSErro
 
 
 def _retrain_once(archives: tuple[Path, ...], models_dir: Path, database_url: str,
-                  pairs: tuple[str, ...], quiet: bool) -> bool:  # fmt: skip
+                  pairs: tuple[str, ...], dask_scheduler: str, quiet: bool) -> bool:  # fmt: skip
     """One gated retrain with its report printed; True when the candidate went live."""
     settings = train_settings(pairs)
     source = training_source(archives, models_dir, database_url)
     try:
-        report = run_retrain(source, models_dir, settings, progress(quiet))
+        with parallel_backend(dask_scheduler):
+            report = run_retrain(source, models_dir, settings, progress(quiet))
     except FAILURES as exc:
         raise click.ClickException(str(exc)) from None
     for gate in report.gates:
@@ -60,10 +62,11 @@ def retrain(
     models_dir: Path,
     database_url: str,
     pairs: tuple[str, ...],
+    dask_scheduler: str,
     quiet: bool,
 ) -> None:
     """Train, evaluate and promote only if every gate passes (exit 1 if one fails)."""
-    if not _retrain_once(archives, models_dir, database_url, pairs, quiet):
+    if not _retrain_once(archives, models_dir, database_url, pairs, dask_scheduler, quiet):
         raise SystemExit(1)
 
 
@@ -73,7 +76,7 @@ def retrain(
 @click.option("--run-now", is_flag=True, help="Also retrain once at start.")
 @click.option("--max-runs", type=click.IntRange(1), help="Stop after this many runs.")
 def schedule(archives: tuple[Path, ...], models_dir: Path, database_url: str,
-             pairs: tuple[str, ...], cron: str,
+             pairs: tuple[str, ...], dask_scheduler: str, cron: str,
              run_now: bool, max_runs: int | None) -> None:  # fmt: skip
     """Retrain on a cron schedule in this process (the embedded default)."""
     from apscheduler.schedulers.blocking import BlockingScheduler
@@ -94,7 +97,7 @@ def schedule(archives: tuple[Path, ...], models_dir: Path, database_url: str,
         try:
             outcome = (
                 "promoted"
-                if _retrain_once(archives, models_dir, database_url, pairs, True)
+                if _retrain_once(archives, models_dir, database_url, pairs, dask_scheduler, True)
                 else "rejected"
             )
         except click.ClickException as exc:

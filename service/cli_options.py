@@ -121,8 +121,16 @@ def training_source(archives: tuple[Path, ...], models_dir: Path, url: str) -> S
     return Source(archives, tuple(ingested), deleted)
 
 
+DASK = click.option(
+    "--dask-scheduler",
+    envvar="RELATA_DASK_SCHEDULER",
+    default="",
+    help="Run the parallel steps on this Dask scheduler (e.g. tcp://host:8786) [default: local].",
+)
+
+
 def training_options(command: Callable) -> Callable:
     """The options every training command takes: archives, models, database, settings."""
-    for option in reversed((ARCHIVES, MODELS, DATABASE, SETTINGS)):
+    for option in reversed((ARCHIVES, MODELS, DATABASE, SETTINGS, DASK)):
         command = option(command)
     return command

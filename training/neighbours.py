@@ -122,7 +122,7 @@ def rank_neighbours(
     matrix = matrix.tocsr()
     blocks = list(_blocks(n, settings.chunk_size))
     # Small archives finish faster than worker processes start.
-    n_jobs = settings.n_jobs if n >= 5000 else 1
+    n_jobs = settings.n_jobs if n >= settings.parallel_min_articles else 1
     parallel = Parallel(n_jobs=n_jobs, return_as="generator")
     parts = []
     for (start, stop), part in zip(
