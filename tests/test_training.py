@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import mmap
 from pathlib import Path
 
 import numpy as np
@@ -129,3 +130,16 @@ def test_diversity_reorders_the_top_but_keeps_its_articles(
         assert top_plain[0] == top_diverse[0]  # the best pick stays first
         reordered += not np.array_equal(top_plain, top_diverse)
     assert reordered
+
+
+def test_the_served_tables_are_memory_mapped_and_load_identically(models: Path) -> None:
+    folder = models / registry.current_version(models)
+    model = artifact.load_model(folder)
+    tables = {"neighbours_index.npy": model.index, "neighbours_score.npy": model.score,
+              "why_features.npy": model.why_features}  # fmt: skip
+    for name, table in tables.items():
+        assert np.array_equal(table, np.load(folder / name))
+        owner = table
+        while getattr(owner, "base", None) is not None and not isinstance(owner, np.memmap):
+            owner = owner.base
+        assert isinstance(owner, np.memmap | mmap.mmap), name
