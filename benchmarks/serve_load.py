@@ -10,7 +10,6 @@ own work costs. Goals: Relata >= 75% of the bare endpoint, p99 <= 25 ms.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -20,6 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.demo import demo_slugs, train_demo
 from benchmarks.loadgen import describe, require_wrk, run_wrk
 from tests.serving import free_port, served, wait_until
 
@@ -35,11 +35,8 @@ def main() -> None:
     require_wrk()
     with tempfile.TemporaryDirectory() as folder:
         models = Path(folder) / "models"
-        subprocess.run([sys.executable, "-m", "service.cli", "train", "--quiet", "--archive",
-                        str(ROOT / "data/articles.jsonl"), "--models", str(models)],
-                       check=True, capture_output=True)  # fmt: skip
-        with (ROOT / "data/articles.jsonl").open() as lines:
-            slugs = [json.loads(line)["slug"] for line in lines]
+        train_demo(models)
+        slugs = demo_slugs()
         with served(models, workers=options.workers) as base:
             with urllib.request.urlopen(f"{base}/v1/related/{slugs[0]}") as response:
                 body = Path(folder) / "body.json"

@@ -10,8 +10,6 @@ switched every few seconds. Goal: 0 errors, latency during swaps like before the
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
 import sys
 import tempfile
 import threading
@@ -19,15 +17,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.demo import demo_slugs, relata, train_demo
 from benchmarks.loadgen import describe, require_wrk, run_wrk
 from tests.serving import served
-
-ROOT = Path(__file__).resolve().parent.parent
-RELATA = [sys.executable, "-m", "service.cli"]
-
-
-def relata(*args: str) -> str:
-    return subprocess.run([*RELATA, *args], check=True, capture_output=True, text=True).stdout
 
 
 def main() -> None:
@@ -39,14 +31,9 @@ def main() -> None:
     require_wrk()
     with tempfile.TemporaryDirectory() as folder:
         models = Path(folder) / "models"
-        archives = ["--archive", str(ROOT / "data/articles.jsonl")]
-        relata("train", "--quiet", *archives, "--models", str(models))
-        relata(
-            "train", "--quiet", *archives, "--models", str(models), "--set", "recency_weight=0.6"
-        )
-        second = (models / "CURRENT").read_text().strip()
-        with (ROOT / "data/articles.jsonl").open() as lines:
-            slugs = [json.loads(line)["slug"] for line in lines]
+        train_demo(models)
+        second = train_demo(models, "recency_weight=0.6")
+        slugs = demo_slugs()
         with served(models, RELATA_RELOAD_INTERVAL="1") as base:
             run_wrk(base, "/v1/related/", slugs, 3)  # warm-up
             before = run_wrk(base, "/v1/related/", slugs, options.before)

@@ -11,7 +11,7 @@ from sqlalchemy import inspect
 from sqlalchemy.exc import SQLAlchemyError
 from tqdm import tqdm
 
-from service.database import Database, default_url
+from service.database import DATABASE_FILE, Database, default_url
 from service.editorial import Snapshot, build_snapshot
 from service.ingest import Articles
 from service.overrides import Overrides
@@ -71,9 +71,14 @@ def live_model(models_dir: Path) -> artifact.LoadedModel:
         raise click.ClickException(str(exc)) from None
 
 
+def _no_database(models_dir: Path, url: str) -> bool:
+    # No URL and no default file: nothing was ever stored, and reading must not create it.
+    return not url and not (models_dir / DATABASE_FILE).exists()
+
+
 def overrides_snapshot(models_dir: Path, url: str) -> Snapshot | None:
     """Every active override, or None when there is no overrides database yet."""
-    if not url and not (models_dir / "relata.db").exists():
+    if _no_database(models_dir, url):
         return None
     with open_database(models_dir, url) as target:
         return build_snapshot(Overrides(target))
@@ -112,7 +117,7 @@ def progress(quiet: bool) -> Callable[[str, int], Callable[[int], None]]:
 def training_source(archives: tuple[Path, ...], models_dir: Path, url: str) -> Source:
     """The archive files plus what was ingested since the last retrain (if a database is
     there)."""
-    if not url and not (models_dir / "relata.db").exists():
+    if _no_database(models_dir, url):
         return Source(archives)
     with open_database(models_dir, url) as target:
         if not inspect(target.engine).has_table(IngestedArticle.__tablename__):

@@ -17,10 +17,12 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+DATABASE_FILE = "relata.db"  # the embedded default, beside the model versions
+
 
 def default_url(models_dir: str | Path) -> str:
     """The embedded default: a SQLite file beside the model versions."""
-    return f"sqlite:///{Path(models_dir).resolve() / 'relata.db'}"
+    return f"sqlite:///{Path(models_dir).resolve() / DATABASE_FILE}"
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
