@@ -1,9 +1,14 @@
-"""Exact top-K neighbours from blocked sparse products, never the full N×N matrix.
+"""Top-K neighbours from blocked sparse products, never the full N×N matrix.
 
 Each block of rows is multiplied by the whole matrix (sparse × sparse, so only pairs that
-share a term or tag are ever touched); each row keeps its best `candidates` by content
-score, which are then re-scored with the pairwise signals (category, recency) and cut to
-the stored K. Blocks are independent, so joblib runs them in parallel processes.
+share a term or tag are ever touched). Long posting lists make that product grow with the
+square of the archive, so by default each query row keeps only its heaviest terms (the
+smallest set holding `query_mass` of its squared weight; rare, telling terms weigh most):
+that product picks a pool of `search_pool` likely neighbours per row, whose exact content
+scores are then computed from the full rows. The best `candidates` by exact score are
+re-scored with the pairwise signals (category, recency) and cut to the stored K.
+`search_recall` measures what the pruning loses against the exact search on a sample.
+Blocks are independent, so joblib runs them in parallel processes.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from training.settings import TrainSettings
 # Scores are rounded before ranking so that equal scores are equal to the bit on every
 # machine and block size, and ties fall to the documented order (newer first, then slug).
 SCORE_DECIMALS = 6
+EXACT_ROWS = 64  # query rows re-scored together (see `_exact`)
 
 
 @dataclass(frozen=True)
@@ -56,15 +62,18 @@ def pair_signals(articles: pd.DataFrame) -> PairSignals:
 
 
 def rescore(
-    row: int, cols: np.ndarray, content: np.ndarray, signals: PairSignals, s: TrainSettings
-) -> np.ndarray:
-    """Final scores of `row` with `cols`: content plus category, times recency (symmetric)."""
+    rows: int | np.ndarray, cols: np.ndarray, content: np.ndarray, signals: PairSignals,
+    s: TrainSettings,
+) -> np.ndarray:  # fmt: skip
+    """Final scores of `rows` with `cols` (one row and its columns, or a column of rows and
+    a matrix of columns): content plus category, times recency (symmetric)."""
     score = content.astype(np.float64)
     category = signals.category
-    if s.category_weight and category[row] >= 0:
-        score += s.category_weight * (category[cols] == category[row])
+    if s.category_weight:
+        own = category[rows]
+        score += s.category_weight * ((category[cols] == own) & (own >= 0))
     if s.recency_weight:
-        gap = np.abs(signals.days[cols] - signals.days[row])
+        gap = np.abs(signals.days[cols] - signals.days[rows])
         # Unknown age: counted as one half-life apart, neither favoured nor buried.
         decay = np.where(np.isnan(gap), 0.5, 0.5 ** (gap / s.recency_half_life_days))
         score *= (1.0 - s.recency_weight) + s.recency_weight * decay
@@ -82,28 +91,140 @@ def _best(keys: np.ndarray, order: np.ndarray, count: int) -> np.ndarray:
     return ranked[:count]
 
 
+def heaviest_terms(block: sp.csr_matrix, mass: float) -> sp.csr_matrix:
+    """Each row cut to its heaviest entries that together hold `mass` of its squared norm."""
+    counts = np.diff(block.indptr)
+    rows = np.repeat(np.arange(block.shape[0]), counts)
+    order = np.lexsort((-block.data, rows))  # within each row, heaviest first
+    squares = block.data[order].astype(np.float64) ** 2
+    running = np.cumsum(squares)
+    # Squared weight of the row's entries before each one, in that order.
+    row_start = np.concatenate(([0.0], running))[block.indptr[:-1]]
+    before = running - squares - np.repeat(row_start, counts)
+    totals = np.repeat(np.concatenate(([0.0], running))[block.indptr[1:]] - row_start, counts)
+    keep = np.sort(order[before < mass * totals])
+    return sp.csr_matrix((block.data[keep], (rows[keep], block.indices[keep])), shape=block.shape)
+
+
+def _pool(products: sp.csr_matrix, width: int, order: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's `width` best entries of `products` as (columns, scores), padded with -1
+    and -inf; ties at the cut fall to `order`."""
+    cols = np.full((products.shape[0], width), -1, dtype=np.int32)
+    vals = np.full((products.shape[0], width), -np.inf)
+    indptr, indices, data = products.indptr, products.indices, products.data
+    for offset in range(products.shape[0]):
+        lo, hi = indptr[offset], indptr[offset + 1]
+        keep = np.arange(lo, hi)
+        if hi - lo > width:
+            cut = np.partition(data[lo:hi], hi - lo - width)[hi - lo - width]
+            keep = lo + np.flatnonzero(data[lo:hi] >= cut)
+            if len(keep) > width:
+                keep = keep[_best(data[keep], order[indices[keep]], width)]
+        cols[offset, : len(keep)] = indices[keep]
+        vals[offset, : len(keep)] = data[keep]
+    return cols, vals
+
+
+def _exact(block: sp.csr_matrix, matrix: sp.csr_matrix, cols: np.ndarray) -> np.ndarray:
+    """Exact dot products of each row of `block` with the rows `cols` of `matrix` (padded
+    with -1, which score -inf)."""
+    # The block's rows, dense over just the terms they use: a lookup table small enough to
+    # stay in cache (hence the caller's small blocks).
+    terms = np.unique(block.indices)
+    local = np.full(matrix.shape[1], len(terms), dtype=np.int64)  # last: "not a query term"
+    local[terms] = np.arange(len(terms))
+    width = len(terms) + 1
+    dense = np.zeros(block.shape[0] * width)
+    owners = np.repeat(np.arange(block.shape[0]), np.diff(block.indptr))
+    dense[owners * width + local[block.indices]] = block.data
+    pair_row, pair_col = np.nonzero(cols >= 0)
+    docs = cols[pair_row, pair_col]
+    starts, lengths = matrix.indptr[docs], np.diff(matrix.indptr)[docs]
+    # Every stored entry of every pool document, pair by pair.
+    pair_of = np.repeat(np.arange(len(docs)), lengths)
+    positions = np.arange(lengths.sum()) + np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
+    lookup = np.repeat(pair_row * width, lengths) + local[matrix.indices[positions]]
+    products = dense[lookup] * matrix.data[positions]
+    exact = np.full(cols.shape, -np.inf)
+    exact[pair_row, pair_col] = np.bincount(pair_of, weights=products, minlength=len(docs))
+    return exact
+
+
+def _ranked(keys: np.ndarray, cols: np.ndarray, order: np.ndarray, count: int) -> np.ndarray:
+    """Per row, positions of the `count` highest keys, ties broken by `order`, best first."""
+    tie = np.where(cols >= 0, order[cols], np.iinfo(np.int64).max)
+    return np.lexsort((tie, -keys), axis=-1)[:, :count]
+
+
+def _products(query: sp.csr_matrix, transposed: sp.csr_matrix, rows: np.ndarray) -> sp.csr_matrix:
+    """Content scores of each query row (article `rows`) with every article it shares a
+    feature with, rounded, itself left out."""
+    products = (query @ transposed).tocsr()
+    owners = np.repeat(rows, np.diff(products.indptr))
+    products.data[products.indices == owners] = 0
+    products.data = np.round(products.data.astype(np.float64), SCORE_DECIMALS)
+    products.eliminate_zeros()
+    return products
+
+
 def rank_block(
-    matrix: sp.csr_matrix, start: int, stop: int, signals: PairSignals, s: TrainSettings
-) -> tuple[np.ndarray, np.ndarray]:
-    """Neighbour rows for articles `start`..`stop` (one parallel task)."""
-    products = (matrix[start:stop] @ matrix.T).tocsr()
-    index = np.full((stop - start, s.neighbours), -1, dtype=np.int32)
-    score = np.zeros((stop - start, s.neighbours), dtype=np.float32)
-    for offset in range(stop - start):
-        row = start + offset
-        lo, hi = products.indptr[offset], products.indptr[offset + 1]
-        cols, content = products.indices[lo:hi], products.data[lo:hi]
-        mine = (cols != row) & (content > 0)
-        cols, content = cols[mine], np.round(content[mine].astype(np.float64), SCORE_DECIMALS)
-        if not len(cols):
-            continue
-        pick = _best(content, signals.order[cols], s.candidates)
-        cols = cols[pick]
-        final = rescore(row, cols, content[pick], signals, s)
-        best = _best(final, signals.order[cols], s.neighbours)
-        index[offset, : len(best)] = cols[best]
-        score[offset, : len(best)] = final[best]
+    matrix: sp.csr_matrix, rows: np.ndarray, signals: PairSignals, s: TrainSettings,
+    exact: bool = False, transposed: sp.csr_matrix | None = None,
+) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Neighbour rows for the articles `rows` (one parallel task); `exact` skips pruning.
+    `transposed` is `matrix.T` as CSR, made once by callers that rank many blocks."""
+    block = matrix[rows]
+    transposed = matrix.T.tocsr() if transposed is None else transposed
+    if exact or s.query_mass >= 1 or matrix.shape[0] < s.exact_below:
+        cols, content = _pool(_products(block, transposed, rows), s.candidates, signals.order)
+    else:
+        products = _products(heaviest_terms(block, s.query_mass), transposed, rows)
+        # The pruned product only finds the pool (by its estimate of the final score);
+        # the pool's content scores are then recomputed exactly.
+        estimate = products.copy()
+        owners = np.repeat(rows, np.diff(products.indptr))
+        estimate.data = rescore(owners, products.indices, products.data, signals, s)
+        cols, _ = _pool(estimate, s.search_pool, signals.order)
+        content = np.vstack([
+            _exact(block[a : a + EXACT_ROWS], matrix, cols[a : a + EXACT_ROWS])
+            for a in range(0, len(rows), EXACT_ROWS)
+        ])  # fmt: skip
+        content = np.round(content, SCORE_DECIMALS)
+        # Where the heaviest terms find too few articles (small archives, rare words),
+        # the row's light terms may be all it shares: search it exactly, it is cheap.
+        short = np.diff(products.indptr) < s.search_pool
+        if short.any():
+            full = _products(block[short], transposed, rows[short])
+            cols[short], content[short] = _pool(full, s.search_pool, signals.order)
+    pick = _ranked(content, cols, signals.order, s.candidates)
+    cols, content = np.take_along_axis(cols, pick, 1), np.take_along_axis(content, pick, 1)
+    final = np.where(cols >= 0, rescore(rows[:, None], cols, content, signals, s), -np.inf)
+    best = _ranked(final, cols, signals.order, s.neighbours)
+    index = np.take_along_axis(cols, best, 1)
+    score = np.where(index >= 0, np.take_along_axis(final, best, 1), 0).astype(np.float32)
+    if index.shape[1] < s.neighbours:  # fewer candidates than K: pad
+        pad = s.neighbours - index.shape[1]
+        index = np.pad(index, ((0, 0), (0, pad)), constant_values=-1)
+        score = np.pad(score, ((0, 0), (0, pad)))
     return index, score
+
+
+def search_recall(
+    matrix: sp.csr_matrix, found: np.ndarray, signals: PairSignals, s: TrainSettings,
+    sample: int, depth: int = 10, seed: int = 0,
+) -> float | None:  # fmt: skip
+    """Share of the exact top-`depth` neighbours that `found` (the searched table) holds,
+    over a random sample of rows; None when nothing was pruned."""
+    if s.query_mass >= 1 or matrix.shape[0] < s.exact_below or not sample:
+        return None
+    rows = np.sort(np.random.default_rng(seed).permutation(matrix.shape[0])[:sample])
+    truth, _ = rank_block(matrix.tocsr(), rows, signals, s, exact=True)
+    hits = total = 0
+    for expected, got in zip(truth[:, :depth], found[rows, :depth], strict=True):
+        expected = expected[expected >= 0]
+        hits += len(np.intersect1d(expected, got))
+        total += len(expected)
+    return 1.0 if total == 0 else hits / total
 
 
 def _blocks(n: int, size: int) -> Iterator[tuple[int, int]]:
@@ -120,6 +241,7 @@ def rank_neighbours(
     """The top-K neighbour table for every row of `matrix`, computed block by block."""
     n = matrix.shape[0]
     matrix = matrix.tocsr()
+    transposed = matrix.T.tocsr()
     blocks = list(_blocks(n, settings.chunk_size))
     # Small archives finish faster than worker processes start.
     n_jobs = settings.n_jobs if n >= settings.parallel_min_articles else 1
@@ -127,7 +249,10 @@ def rank_neighbours(
     parts = []
     for (start, stop), part in zip(
         blocks,
-        parallel(delayed(rank_block)(matrix, a, b, signals, settings) for a, b in blocks),
+        parallel(
+            delayed(rank_block)(matrix, np.arange(a, b), signals, settings, transposed=transposed)
+            for a, b in blocks
+        ),
         strict=True,
     ):
         parts.append(part)

@@ -68,7 +68,7 @@ def build_overlay(
     cards = build_cards(new, settings.excerpt_chars)
     everyone = [*model.cards, *cards]
     signals = pair_signals(pd.DataFrame(everyone)[["slug", "category", "published_at"]])
-    index, score = rank_block(matrix, n, n + len(cards), signals, settings)
+    index, score = rank_block(matrix, np.arange(n, n + len(cards)), signals, settings)
 
     own = {}
     for offset, card in enumerate(cards):

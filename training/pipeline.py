@@ -22,7 +22,7 @@ from training.evaluate import evaluate
 from training.explain import explain_table
 from training.features import ArticleVectorizer
 from training.hygiene import cap_hubs, collapse_duplicates, diversify, duplicate_groups
-from training.neighbours import PairSignals, pair_signals, rank_neighbours
+from training.neighbours import PairSignals, pair_signals, rank_neighbours, search_recall
 from training.provenance import library_versions
 from training.settings import TrainSettings
 
@@ -128,6 +128,8 @@ def build_version(
     signals = pair_signals(articles)
     neighbours = rank_neighbours(matrix, signals, settings, progress("neighbours", len(articles)))
     mark = lap("neighbours", mark)
+    recall = search_recall(matrix, neighbours.index, signals, settings, settings.recall_sample)
+    mark = lap("recall", mark)
     index, score = neighbours.index, neighbours.score
     # A near-duplicate pair's stored score cannot be below this, whatever its dates.
     lowest = settings.duplicate_threshold * settings.text_weight * (1 - settings.recency_weight)
@@ -146,6 +148,7 @@ def build_version(
     rows = {card["slug"]: row for row, card in enumerate(cards)}
     in_memory = artifact.LoadedModel(version, {}, cards, index, score, rows)
     figures = evaluate(in_memory, (matrix, vectorizer.feature_names()))
+    figures["search_recall_at_10"] = recall
     mark = lap("evaluate", mark)
     manifest = {
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -50,6 +50,20 @@ class TrainSettings:
     candidates: int = _setting(
         100, "Text-and-tag candidates per article, re-scored with category and recency."
     )
+    query_mass: float = _setting(
+        0.95,
+        "Neighbour search: share of each article's squared term weight its query keeps, "
+        "heaviest terms first (1 = exact search over every shared term).",
+    )
+    search_pool: int = _setting(
+        200, "Neighbour search: likely neighbours per article whose exact scores are computed."
+    )
+    exact_below: int = _setting(
+        50000, "Archives with fewer articles are searched exactly (pruning pays off on big ones)."
+    )
+    recall_sample: int = _setting(
+        500, "Articles whose pruned neighbours are checked against an exact search (recall@10)."
+    )
     duplicate_threshold: float = _setting(
         0.8,
         "Text cosine at which two articles count as versions of one story; a list keeps "
@@ -117,6 +131,8 @@ class TrainSettings:
             raise ValueError("need 1 <= neighbours <= candidates")
         if not 0 <= self.max_bad_share < 1:
             raise ValueError("max_bad_share must be in [0, 1)")
+        if not 0 < self.query_mass <= 1 or self.search_pool < self.candidates:
+            raise ValueError("need 0 < query_mass <= 1 and search_pool >= candidates")
         if not 0 < self.max_df <= 1:
             raise ValueError("max_df must be in (0, 1]")
         if not 0 <= self.recency_weight <= 1:
