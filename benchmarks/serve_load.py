@@ -2,7 +2,8 @@
 
     .venv/bin/python benchmarks/serve_load.py [--seconds 20] [--connections 16] [--workers 2]
 
-Both servers run the same gunicorn settings (sync workers); the bare one returns a
+Both servers run the same gunicorn settings (`service.server.gunicorn_options`: sync
+workers, access log); the bare one returns a
 precomputed related list of the same size, so the ratio of requests/s is what Relata's
 own work costs. Goals: Relata >= 75% of the bare endpoint, p99 <= 25 ms.
 """
@@ -10,7 +11,6 @@ own work costs. Goals: Relata >= 75% of the bare endpoint, p99 <= 25 ms.
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import tempfile
@@ -46,9 +46,8 @@ def main() -> None:
             relata = run_wrk(base, "/v1/related/", slugs, options.seconds, options.connections)
         port = free_port()
         bare = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--workers", str(options.workers), "--bind",
-             f"127.0.0.1:{port}", "--chdir", str(ROOT), "benchmarks.bare_app:app"],
-            env={**os.environ, "RELATA_BARE_BODY": str(body)},
+            [sys.executable, str(ROOT / "benchmarks" / "bare_app.py"), str(body), str(port),
+             str(options.workers)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         try:

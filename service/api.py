@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from flask import Blueprint, Flask, Response, current_app, request
 
 from service.editorial import EditorialCache, Snapshot
 from service.errors import ApiError
 from service.model_store import Model, ModelStore, OverlayCache
 from service.params import parse_query
-from service.related import related_items
+from service.related import items_json, related_entries, related_items
 from service.responses import json_response
 from training.overlay import Overlay
 
@@ -74,10 +75,13 @@ def related(slug: str) -> Response:
     tag = f"{model.version}.{editorial.version}" + (f".i{snapshot.revision}" if overlay else "")
     if request.if_none_match.contains(tag):
         return _cacheable(Response(status=304), f'"{tag}"')
-    items = related_items(model, slug, query, editorial, overlay)
-    fallbacks = sum(item.get("source") == "fallback" for item in items)
-    payload = {"slug": slug, "model_version": model.version, "items": items, "fallbacks": fallbacks}
-    return _cacheable(json_response(payload), f'"{tag}"')
+    entries = related_entries(model, slug, query, editorial, overlay)
+    fallbacks = sum(entry.source == "fallback" for entry in entries)
+    body = b'{"slug":%s,"model_version":%s,"items":%s,"fallbacks":%d}' % (
+        orjson.dumps(slug), orjson.dumps(model.version),
+        items_json(model, entries, query.fields), fallbacks,
+    )  # fmt: skip
+    return _cacheable(Response(body, mimetype="application/json"), f'"{tag}"')
 
 
 @bp.post("/v1/related:batch")

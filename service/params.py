@@ -65,6 +65,8 @@ def parse_query(
     params: Mapping[str, Any], default_limit: int, max_limit: int, min_score: float = 0.0
 ) -> RelatedQuery:
     """A `RelatedQuery` from query-string or JSON parameters; ApiError(400) when bad."""
+    if not params:  # the common call: every default
+        return RelatedQuery(limit=default_limit, min_score=min_score)
     fields = None
     if params.get("fields") is not None:
         fields = tuple(_text_list("fields", params.get("fields")))

@@ -2,7 +2,9 @@
 filters applied, turned into cards.
 
 Plain functions of a model and a query, so the API, the batch endpoint and `relata
-export` give the very same cards. The work is O(K): a walk down one stored row.
+export` give the very same cards. The work is O(K): a walk down one stored row. Cards
+are spliced into the response as the pre-encoded JSON the model stores; a card is only
+decoded when a filter has to look inside it.
 """
 
 from __future__ import annotations
@@ -11,12 +13,13 @@ import heapq
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
+
+import orjson
 
 from service.editorial import Editorial
 from service.model_store import Model
 from training.cards import CARD_FIELDS
-from training.explain import render_why
 from training.overlay import Overlay
 
 ITEM_FIELDS = (*CARD_FIELDS, "score", "source", "why")
@@ -38,15 +41,40 @@ class RelatedQuery:
     fallbacks: bool = True  # fill short lists with labelled recent articles
     min_score: float = 0.0  # model picks below this are dropped
 
+    @property
+    def filtered(self) -> bool:
+        """Whether a filter has to look inside cards (`exclude` needs only slugs)."""
+        return bool(
+            self.category or self.exclude_category or self.since or self.until or self.older_only
+        )
+
+
+class Entry(NamedTuple):
+    """One card of a list: a model row or an ingested card, with its score and origin."""
+
+    slug: str
+    row: int  # the model's row; -1 for an article ingested since training
+    card: dict[str, Any] | None  # the ingested card, else None: the model's is used
+    score: float | None
+    source: str  # model, pin or fallback
+    where: tuple[int, int] | None  # (row, position) of its stored `why`
+
 
 def _day(card: dict[str, Any]) -> str | None:
     published = card["published_at"]
     return published[:10] if published else None
 
 
-def _wanted(card: dict[str, Any], query: RelatedQuery, source_day: str | None) -> bool:
-    if card["slug"] in query.exclude:
+def _card(model: Model, entry: Entry) -> dict[str, Any]:
+    return model.cards[entry.row] if entry.card is None else entry.card
+
+
+def _wanted(model: Model, entry: Entry, query: RelatedQuery, source_day: str | None) -> bool:
+    if entry.slug in query.exclude:
         return False
+    if not query.filtered:
+        return True
+    card = _card(model, entry)
     category = (card["category"] or "").casefold()
     if query.category and category not in query.category:
         return False
@@ -61,37 +89,39 @@ def _wanted(card: dict[str, Any], query: RelatedQuery, source_day: str | None) -
     return not (query.older_only and source_day and (day is None or day >= source_day))
 
 
-def _project(item: dict[str, Any], fields: tuple[str, ...] | None) -> dict[str, Any]:
-    if fields is None:
-        return item
+def _project(item: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
     return {name: item[name] for name in ("slug", *fields) if name in item}
 
 
-def card_for(model: Model, overlay: Overlay | None, slug: str) -> dict[str, Any] | None:
-    """The current card of `slug`: ingested if it was ingested, else the model's."""
+def _current(model: Model, overlay: Overlay | None, slug: str) -> tuple[int, dict | None] | None:
+    """Where the current card of `slug` is: (model row or -1, ingested card or None)."""
+    row = model.rows.get(slug, -1)
     if overlay is not None:
         if slug in overlay.removed:
             return None
         if slug in overlay.cards:
-            return overlay.cards[slug]
-    row = model.rows.get(slug)
-    return None if row is None else model.cards[row]
+            return row, overlay.cards[slug]
+    return None if row < 0 else (row, None)
 
 
-def _ranked(
-    model: Model, overlay: Overlay | None, slug: str
-) -> Iterator[tuple[dict, float, tuple[int, int] | None]]:
+def card_for(model: Model, overlay: Overlay | None, slug: str) -> dict[str, Any] | None:
+    """The current card of `slug`: ingested if it was ingested, else the model's."""
+    found = _current(model, overlay, slug)
+    return None if found is None else _card(model, Entry(slug, *found, None, "", None))
+
+
+def _ranked(model: Model, overlay: Overlay | None, slug: str) -> Iterator[Entry]:
     """The source's related cards with scores and where their `why` is stored, best first,
     before filters and overrides."""
     if overlay is not None and slug in overlay.own:
         for target, score in overlay.own[slug]:
-            card = card_for(model, overlay, target)
-            if card is not None:
-                yield card, score, None
+            found = _current(model, overlay, target)
+            if found is not None:
+                yield Entry(target, *found, score, "model", None)
         return
-    row = model.rows[slug]
+    row, slugs = model.rows[slug], model.slugs
     stored = (
-        (model.cards[j], score, (row, k))
+        Entry(slugs[j], j, None, score, "model", (row, k))
         for k, (j, score) in enumerate(
             zip(model.index[row].tolist(), model.score[row].tolist(), strict=True)
         )
@@ -102,29 +132,110 @@ def _ranked(
         return
     drop = overlay.drop.get(slug, frozenset())
     kept = (
-        (overlay.cards.get(card["slug"], card), score, where)
-        for card, score, where in stored
-        if card["slug"] not in drop and card["slug"] not in overlay.removed
+        entry._replace(card=overlay.cards.get(entry.slug))
+        for entry in stored
+        if entry.slug not in drop and entry.slug not in overlay.removed
     )
-    added = ((overlay.cards[target], score, None) for target, score in overlay.extra.get(slug, ()))
-    yield from heapq.merge(kept, added, key=lambda entry: -entry[1])
+    added = (
+        Entry(target, model.rows.get(target, -1), overlay.cards[target], score, "model", None)
+        for target, score in overlay.extra.get(slug, ())
+    )
+    yield from heapq.merge(kept, added, key=lambda entry: -entry.score)
 
 
-def _why(model: Model, where: tuple[int, int] | None) -> dict[str, Any] | None:
-    if where is None or model.why_features is None or where[1] >= model.why_features.shape[1]:
-        return None
-    row, k = where
-    features, parts = model.why_features[row, k].tolist(), model.why_signals[row, k].tolist()
-    return render_why(features, parts, model.feature_names)
-
-
-def _fallbacks(model: Model, source: dict[str, Any] | None) -> Iterator[dict[str, Any]]:
+def _fallbacks(model: Model, overlay: Overlay | None, slug: str) -> Iterator[Entry]:
     """Newest articles of the source's category, then newest site-wide."""
+    source = card_for(model, overlay, slug)
     category = ((source or {}).get("category") or "").casefold()
-    for row in model.fallbacks.get("by_category", {}).get(category, []):
-        yield model.cards[row]
-    for row in model.fallbacks.get("recent", []):
-        yield model.cards[row]
+    rows = model.fallbacks.get("by_category", {}).get(category, [])
+    for row in [*rows, *model.fallbacks.get("recent", [])]:
+        found = _current(model, overlay, model.slugs[row])
+        if found is not None:
+            yield Entry(model.slugs[row], *found, None, "fallback", None)
+
+
+def related_entries(
+    model: Model,
+    slug: str,
+    query: RelatedQuery,
+    editorial: Editorial = NO_OVERRIDES,
+    overlay: Overlay | None = None,
+) -> list[Entry]:
+    """Up to `query.limit` cards for `slug`: pins at their positions, the model's picks
+    above `min_score` around them, then labelled fallbacks; blocked and unpublished
+    articles skipped, filters applied."""
+    source_day = _day(card_for(model, overlay, slug) or {}) if query.older_only else None
+    ranked = list(_ranked(model, overlay, slug)) if editorial.pins else None
+    scores = {entry.slug: entry for entry in ranked} if ranked else {}
+    pins: deque[tuple[int, Entry]] = deque()
+    for position, target in editorial.pins:
+        found = _current(model, overlay, target)
+        if found is None or editorial.hides(target):
+            continue
+        ranked_as = scores.get(target)
+        score, where = (ranked_as.score, ranked_as.where) if ranked_as else (None, None)
+        pin = Entry(target, *found, score, "pin", where)
+        if _wanted(model, pin, query, source_day):
+            pins.append((position, pin))
+    taken = {slug} | {pin.slug for _, pin in pins}
+
+    def usable(entry: Entry) -> bool:
+        return (
+            entry.slug not in taken
+            and not editorial.hides(entry.slug)
+            and _wanted(model, entry, query, source_day)
+        )
+
+    def picks() -> Iterator[Entry]:
+        for entry in ranked if ranked is not None else _ranked(model, overlay, slug):
+            # Lists are diversified, so a weak pick can follow a stronger one: skip, not stop.
+            if entry.score >= query.min_score and usable(entry):
+                taken.add(entry.slug)
+                yield entry
+        if query.fallbacks:
+            for entry in _fallbacks(model, overlay, slug):
+                if usable(entry):
+                    taken.add(entry.slug)
+                    yield entry
+
+    entries: list[Entry] = []
+    stream = picks()
+    while len(entries) < query.limit:
+        if pins and pins[0][0] <= len(entries) + 1:
+            entries.append(pins.popleft()[1])
+            continue
+        pick = next(stream, None)
+        if pick is None:
+            if not pins:
+                break
+            pins[0] = (len(entries) + 1, pins[0][1])  # a pin past the end closes the list
+            continue
+        entries.append(pick)
+    return entries
+
+
+def _why(model: Model, where: tuple[int, int] | None) -> bytes:
+    if where is None or where[1] >= model.why_width:
+        return b"null"
+    row, k = where
+    return model.why[row * model.why_width + k] or b"null"
+
+
+def _item_json(model: Model, entry: Entry) -> bytes:
+    card = model.cards.json(entry.row) if entry.card is None else orjson.dumps(entry.card)
+    score = b"null" if entry.score is None else orjson.dumps(round(entry.score, 4))
+    # The card's object, reopened to add the item's own fields.
+    return b'%s,"score":%s,"source":"%s","why":%s}' % (
+        card[:-1], score, entry.source.encode(), _why(model, entry.where)
+    )  # fmt: skip
+
+
+def items_json(model: Model, entries: list[Entry], fields: tuple[str, ...] | None) -> bytes:
+    """The cards of `entries` as a JSON array, cut to `fields` (plus slug) when given."""
+    items = [_item_json(model, entry) for entry in entries]
+    if fields is not None:
+        items = [orjson.dumps(_project(orjson.loads(item), fields)) for item in items]
+    return b"[" + b",".join(items) + b"]"
 
 
 def related_items(
@@ -134,61 +245,6 @@ def related_items(
     editorial: Editorial = NO_OVERRIDES,
     overlay: Overlay | None = None,
 ) -> list[dict[str, Any]]:
-    """Up to `query.limit` cards for `slug`: pins at their positions, the model's picks
-    above `min_score` around them, then labelled fallbacks; blocked and unpublished
-    articles skipped, filters applied."""
-    source = card_for(model, overlay, slug)
-    source_day = _day(source or {"published_at": None})
-    ranked = list(_ranked(model, overlay, slug)) if editorial.pins else None
-    scores = {card["slug"]: (score, where) for card, score, where in ranked} if ranked else {}
-    pins = deque()
-    for position, target in editorial.pins:
-        card = card_for(model, overlay, target)
-        if card is not None and not editorial.hides(target) and _wanted(card, query, source_day):
-            pins.append((position, card))
-    taken = {slug} | {card["slug"] for _, card in pins}
-
-    def usable(card: dict[str, Any]) -> bool:
-        return (
-            card["slug"] not in taken
-            and not editorial.hides(card["slug"])
-            and not (overlay is not None and card["slug"] in overlay.removed)
-            and _wanted(card, query, source_day)
-        )
-
-    def picks() -> Iterator[dict[str, Any]]:
-        for card, score, where in ranked if ranked is not None else _ranked(model, overlay, slug):
-            # Lists are diversified, so a weak pick can follow a stronger one: skip, not stop.
-            if score >= query.min_score and usable(card):
-                taken.add(card["slug"])
-                yield {
-                    **card,
-                    "score": round(score, 4),
-                    "source": "model",
-                    "why": _why(model, where),
-                }
-        if query.fallbacks:
-            for card in _fallbacks(model, source):
-                card = card_for(model, overlay, card["slug"]) or card
-                if usable(card):
-                    taken.add(card["slug"])
-                    yield {**card, "score": None, "source": "fallback", "why": None}
-
-    items: list[dict[str, Any]] = []
-    stream = picks()
-    while len(items) < query.limit:
-        if pins and pins[0][0] <= len(items) + 1:
-            card = pins.popleft()[1]
-            score, where = scores.get(card["slug"], (None, None))
-            item = {**card, "score": None if score is None else round(score, 4),
-                    "source": "pin", "why": _why(model, where)}  # fmt: skip
-            items.append(_project(item, query.fields))
-            continue
-        pick = next(stream, None)
-        if pick is None:
-            if not pins:
-                break
-            pins[0] = (len(items) + 1, pins[0][1])  # a pin past the end closes the list
-            continue
-        items.append(_project(pick, query.fields))
-    return items
+    """`related_entries` as the dicts the API serves."""
+    entries = related_entries(model, slug, query, editorial, overlay)
+    return orjson.loads(items_json(model, entries, query.fields))

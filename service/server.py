@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
 from service import gunicorn_conf
-from service.app import create_app
 
 
 class GunicornServer(BaseApplication):
-    """A gunicorn application whose workers each build the app with `create_app`."""
+    """A gunicorn application whose workers each build their WSGI app with `factory`."""
 
-    def __init__(self, app_config: dict[str, Any], options: dict[str, Any]) -> None:
-        self.app_config = app_config
+    def __init__(self, factory: Callable[[], Any], options: dict[str, Any]) -> None:
+        self.factory = factory
         self.options = options
         super().__init__()
 
@@ -23,12 +23,12 @@ class GunicornServer(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self) -> Any:
-        return create_app(self.app_config)
+        return self.factory()
 
 
-def serve(app_config: dict[str, Any], host: str, port: int, workers: int) -> None:
-    """Serve until interrupted (the caller has migrated the database)."""
-    options = {
+def gunicorn_options(host: str, port: int, workers: int) -> dict[str, Any]:
+    """The production gunicorn settings (see `service.gunicorn_conf`) on one address."""
+    return {
         "bind": f"{host}:{port}",
         "workers": workers,
         "timeout": gunicorn_conf.timeout,
@@ -36,4 +36,10 @@ def serve(app_config: dict[str, Any], host: str, port: int, workers: int) -> Non
         "accesslog": gunicorn_conf.accesslog,
         "child_exit": gunicorn_conf.child_exit,
     }
-    GunicornServer(app_config, options).run()
+
+
+def serve(app_config: dict[str, Any], host: str, port: int, workers: int) -> None:
+    """Serve until interrupted (the caller has migrated the database)."""
+    from service.app import create_app
+
+    GunicornServer(lambda: create_app(app_config), gunicorn_options(host, port, workers)).run()

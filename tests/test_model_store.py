@@ -28,8 +28,8 @@ def _wait_for(predicate, seconds: float = 10.0) -> None:
 
 def test_a_tampered_model_file_is_refused(store_copy: Path) -> None:
     version = registry.current_version(store_copy)
-    cards = store_copy / version / "cards.json"
-    cards.write_text(cards.read_text().replace("Mars", "Venus"))
+    cards = store_copy / version / "cards.bytes.npy"
+    cards.write_bytes(cards.read_bytes().replace(b"Mars", b"Venus"))
     client = create_app({"models_dir": str(store_copy)}).test_client()
     response = client.get("/readyz")
     assert response.status_code == 503

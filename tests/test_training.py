@@ -136,7 +136,8 @@ def test_the_served_tables_are_memory_mapped_and_load_identically(models: Path) 
     folder = models / registry.current_version(models)
     model = artifact.load_model(folder)
     tables = {"neighbours_index.npy": model.index, "neighbours_score.npy": model.score,
-              "why_features.npy": model.why_features}  # fmt: skip
+              "cards.bytes.npy": model.cards.packed.blob, "why.bytes.npy": model.why.blob,
+              "feature_names.bytes.npy": model.names.blob}  # fmt: skip
     for name, table in tables.items():
         assert np.array_equal(table, np.load(folder / name))
         owner = table

@@ -1,9 +1,11 @@
 """The versioned model artifact: one version folder, written, verified and read back.
 
 Layout: `models/<version>/` holds the fitted vectoriser (joblib), the neighbour table
-(`.npy`, memory-mappable), the cards (JSON), the content vectors (`.npz`) and
-`manifest.json` with the sha256 of every file. Loading verifies every checksum first:
-joblib files run code when loaded, so nothing outside a verified manifest is ever read.
+(`.npy`), the cards and feature names (packed pre-encoded JSON, `.npy`), the content
+vectors (`.npz`) and `manifest.json` with the sha256 of every file. Everything serving
+reads per request is memory-mapped, so the worker processes share one copy. Loading
+verifies every checksum first: joblib files run code when loaded, so nothing outside a
+verified manifest is ever read.
 """
 
 from __future__ import annotations
@@ -13,28 +15,36 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import joblib
 import numpy as np
+import orjson
 import scipy.sparse as sp
 
-FORMAT = 3  # 2: features.npz, feature_names.json; 3: why_*.npy, fallbacks.json
+from training.cards import CardTable
+from training.packed import Packed, blob_file, offsets_file, write_packed
+
+# 2: features.npz, feature_names.json; 3: why_*.npy, fallbacks.json; 4: packed cards,
+# feature names and why, slugs.json
+FORMAT = 4
 MANIFEST = "manifest.json"
 INDEX_FILE = "neighbours_index.npy"
 SCORE_FILE = "neighbours_score.npy"
-CARDS_FILE = "cards.json"
+CARDS = "cards"  # packed table: one JSON object per article
+SLUGS_FILE = "slugs.json"
 VECTORIZER_FILE = "vectorizer.joblib"
 FEATURES_FILE = "features.npz"
-FEATURE_NAMES_FILE = "feature_names.json"
-WHY_FEATURES_FILE = "why_features.npy"
-WHY_SIGNALS_FILE = "why_signals.npy"
+NAMES = "feature_names"  # packed table: one JSON string per feature column
+WHY = "why"  # packed table: one JSON object (or nothing) per (article, position)
 FALLBACKS_FILE = "fallbacks.json"
 MODEL_FILES = (
-    VECTORIZER_FILE, INDEX_FILE, SCORE_FILE, CARDS_FILE, FEATURES_FILE, FEATURE_NAMES_FILE,
-    WHY_FEATURES_FILE, WHY_SIGNALS_FILE, FALLBACKS_FILE,
+    VECTORIZER_FILE, INDEX_FILE, SCORE_FILE, blob_file(CARDS), offsets_file(CARDS), SLUGS_FILE,
+    FEATURES_FILE, blob_file(NAMES), offsets_file(NAMES), blob_file(WHY), offsets_file(WHY),
+    FALLBACKS_FILE,
 )  # fmt: skip
 
 
@@ -48,13 +58,14 @@ class LoadedModel:
 
     version: str
     manifest: dict[str, Any]
-    cards: list[dict[str, Any]]
+    cards: Sequence[dict[str, Any]]  # a CardTable once published
     index: np.ndarray
     score: np.ndarray
     rows: dict[str, int] = field(repr=False)  # slug -> row
-    why_features: np.ndarray | None = None  # (N, P, 4) shared feature columns
-    why_signals: np.ndarray | None = None  # (N, P, 4) text, tags, category, recency
-    feature_names: list[str] = field(default_factory=list, repr=False)
+    slugs: list[str] = field(default_factory=list, repr=False)  # row -> slug
+    why: Sequence[bytes] = field(default=(), repr=False)  # JSON per (row, position), row-major
+    why_width: int = 0  # positions per row that have a `why`
+    names: Sequence[bytes] = field(default=(), repr=False)  # feature names, JSON-encoded
     fallbacks: dict[str, Any] = field(default_factory=dict, repr=False)  # rows, newest first
 
 
@@ -81,7 +92,7 @@ def write_model(
     cards: list[dict[str, Any]],
     features: sp.spmatrix,
     feature_names: list[str],
-    why: Any,
+    why: Iterable[bytes],
     fallbacks: dict[str, Any],
     manifest: dict[str, Any],
 ) -> Path:
@@ -99,11 +110,11 @@ def write_model(
         joblib.dump(vectorizer, tmp / VECTORIZER_FILE)
         np.save(tmp / INDEX_FILE, np.ascontiguousarray(index, dtype=np.int32))
         np.save(tmp / SCORE_FILE, np.ascontiguousarray(score, dtype=np.float32))
-        _write_json(tmp / CARDS_FILE, cards)
+        write_packed(tmp, CARDS, map(orjson.dumps, cards))
+        _write_json(tmp / SLUGS_FILE, [card["slug"] for card in cards])
         sp.save_npz(tmp / FEATURES_FILE, features.tocsr(), compressed=False)
-        _write_json(tmp / FEATURE_NAMES_FILE, feature_names)
-        np.save(tmp / WHY_FEATURES_FILE, np.ascontiguousarray(why.features, dtype=np.int32))
-        np.save(tmp / WHY_SIGNALS_FILE, np.ascontiguousarray(why.signals, dtype=np.float16))
+        write_packed(tmp, NAMES, map(orjson.dumps, feature_names))
+        write_packed(tmp, WHY, why)
         _write_json(tmp / FALLBACKS_FILE, fallbacks)
         files = {name: sha256_file(tmp / name) for name in MODEL_FILES}
         _write_json(
@@ -152,25 +163,30 @@ def _mapped(path: Path) -> np.ndarray:
     return np.load(path, mmap_mode="r", allow_pickle=False).view(np.ndarray)
 
 
+def _packed(folder: Path, name: str) -> Packed:
+    return Packed(_mapped(folder / blob_file(name)), _mapped(folder / offsets_file(name)))
+
+
 def load_model(folder: Path) -> LoadedModel:
-    """Verify a version folder, then read what serving needs (arrays memory-mapped)."""
+    """Verify a version folder, then read what serving needs (tables memory-mapped)."""
     manifest = verify(folder)
     try:
-        cards = json.loads((folder / CARDS_FILE).read_text(encoding="utf-8"))
+        cards = CardTable(_packed(folder, CARDS))
+        slugs = json.loads((folder / SLUGS_FILE).read_text(encoding="utf-8"))
         index = _mapped(folder / INDEX_FILE)
         score = _mapped(folder / SCORE_FILE)
-        why_features = _mapped(folder / WHY_FEATURES_FILE)
-        why_signals = _mapped(folder / WHY_SIGNALS_FILE)
-        names = json.loads((folder / FEATURE_NAMES_FILE).read_text(encoding="utf-8"))
+        why = _packed(folder, WHY)
+        names = _packed(folder, NAMES)
         fallbacks = json.loads((folder / FALLBACKS_FILE).read_text(encoding="utf-8"))
     except (ValueError, OSError) as exc:
         raise ArtifactError(f"{folder.name}: unreadable model file ({exc})") from None
-    if not (len(cards) == index.shape[0] == score.shape[0] and index.shape == score.shape):
+    sizes = {len(cards), len(slugs), index.shape[0], score.shape[0]}
+    if len(sizes) != 1 or index.shape != score.shape:
         raise ArtifactError(f"{folder.name}: neighbour table and cards disagree in size")
-    rows = {card["slug"]: row for row, card in enumerate(cards)}
+    rows = {slug: row for row, slug in enumerate(slugs)}
     return LoadedModel(
-        manifest["version"], manifest, cards, index, score, rows,
-        why_features, why_signals, names, fallbacks,
+        manifest["version"], manifest, cards, index, score, rows, slugs,
+        why, len(why) // max(1, len(slugs)), names, fallbacks,
     )  # fmt: skip
 
 
@@ -184,5 +200,4 @@ def load_features(folder: Path) -> tuple[sp.csr_matrix, list[str]]:
     """The content vectors and their feature names, after verifying the folder."""
     verify(folder)
     matrix = sp.load_npz(folder / FEATURES_FILE).tocsr()
-    names = json.loads((folder / FEATURE_NAMES_FILE).read_text(encoding="utf-8"))
-    return matrix, names
+    return matrix, [orjson.loads(name) for name in _packed(folder, NAMES)]

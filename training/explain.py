@@ -1,12 +1,14 @@
 """Why two articles are related: the shared tags and terms that weigh most, and each
-signal's part of the score. Computed at training time, so serving only looks it up."""
+signal's part of the score. Computed and rendered to JSON at training time, so serving
+only splices the stored bytes in."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
+import orjson
 import scipy.sparse as sp
 
 from training.neighbours import PairSignals
@@ -61,19 +63,35 @@ def explain_table(
     return WhyTable(features, parts)
 
 
-def render_why(features: list[int], parts: list[float], names: list[str]) -> dict[str, Any]:
-    """A card's `why`: shared tags, top shared terms, and each signal's part."""
-    tags, terms = [], []
+def render_why(features: list[int], parts: list[float], names: Sequence[bytes]) -> bytes:
+    """A card's `why` as JSON: shared tags, top shared terms, and each signal's part.
+    `names` are the JSON-encoded feature names (`"field:name"`), spliced in as they are."""
+    tags: list[bytes] = []
+    terms: list[bytes] = []
     for column in features:
         if column < 0:
             continue
-        kind, _, name = names[column].partition(":")
-        if kind == "tag":
+        kind, _, name = names[column][1:].partition(b":")
+        name = b'"' + name
+        if kind == b"tag":
             tags.append(name)
         elif name not in terms:
             terms.append(name)
-    return {
-        "tags": tags,
-        "terms": terms,
-        "signals": {name: round(value, 3) for name, value in zip(SIGNALS, parts, strict=True)},
-    }
+    signals = orjson.dumps(
+        {key: round(value, 3) for key, value in zip(SIGNALS, parts, strict=True)}
+    )
+    return b'{"tags":[%s],"terms":[%s],"signals":%s}' % (b",".join(tags), b",".join(terms), signals)
+
+
+def render_table(why: WhyTable, index: np.ndarray, names: list[str]) -> Iterator[bytes]:
+    """Every entry's `why` as JSON, row by row (N × positions); empty where no neighbour."""
+    encoded = [orjson.dumps(name) for name in names]
+    n, width = why.features.shape[:2]
+    for start in range(0, n, 4096):  # Python lists of a few thousand rows at a time
+        stop = min(n, start + 4096)
+        features = why.features[start:stop].tolist()
+        parts = why.signals[start:stop].astype(np.float64).tolist()
+        valid = (index[start:stop, :width] >= 0).tolist()
+        for row_features, row_parts, row_valid in zip(features, parts, valid, strict=True):
+            for f, p, ok in zip(row_features, row_parts, row_valid, strict=True):
+                yield render_why(f, p, encoded) if ok else b""

@@ -19,7 +19,7 @@ from training import artifact, registry
 from training.archive import Archive, RowError, load_archive
 from training.cards import build_cards
 from training.evaluate import evaluate
-from training.explain import explain_table
+from training.explain import explain_table, render_table
 from training.features import ArticleVectorizer
 from training.hygiene import cap_hubs, collapse_duplicates, diversify, duplicate_groups
 from training.neighbours import PairSignals, pair_signals, rank_neighbours, search_recall
@@ -177,7 +177,11 @@ def build_version(
         cards=cards,
         features=matrix,
         feature_names=vectorizer.feature_names(),
-        why=explain_table(matrix, text.shape[1], index, signals, settings),
+        why=render_table(
+            explain_table(matrix, text.shape[1], index, signals, settings),
+            index,
+            vectorizer.feature_names(),
+        ),
         fallbacks=fallback_rows(articles, signals),
         manifest=manifest,
     )

@@ -1,0 +1,78 @@
+"""Packed byte strings: one blob plus offsets, saved as two `.npy` files.
+
+Serving memory-maps both, so every worker process shares one copy of the pages and
+reads one string with a slice: no per-worker Python objects for the whole table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import overload
+
+import numpy as np
+
+
+def blob_file(name: str) -> str:
+    """The file holding the strings of the table `name`."""
+    return f"{name}.bytes.npy"
+
+
+def offsets_file(name: str) -> str:
+    """The file holding where each string of the table `name` starts (and the end)."""
+    return f"{name}.offsets.npy"
+
+
+def pack(items: Iterable[bytes]) -> tuple[np.ndarray, np.ndarray]:
+    """The blob (uint8) and the offsets (int64, one more than there are items) of `items`."""
+    blob, ends = bytearray(), [0]
+    for item in items:  # streamed: a table may hold millions of strings
+        blob += item
+        ends.append(len(blob))
+    return np.frombuffer(blob, dtype=np.uint8), np.array(ends, dtype=np.int64)
+
+
+def write_packed(folder: Path, name: str, items: Iterable[bytes]) -> tuple[str, str]:
+    """Save `items` as the table `name` in `folder`; the two file names."""
+    blob, offsets = pack(items)
+    np.save(folder / blob_file(name), blob)
+    np.save(folder / offsets_file(name), offsets)
+    return blob_file(name), offsets_file(name)
+
+
+class Packed(Sequence[bytes]):
+    """A read-only table of byte strings over a blob and its offsets (arrays or memmaps)."""
+
+    def __init__(self, blob: np.ndarray, offsets: np.ndarray) -> None:
+        if offsets.ndim != 1 or len(offsets) < 1 or offsets[-1] != len(blob):
+            raise ValueError("packed table: offsets do not match the blob")
+        # Memoryviews: slicing and indexing them is several times cheaper than numpy's.
+        self._blob = memoryview(blob)
+        self._starts = memoryview(offsets.astype(np.int64, copy=False))
+        self._count = len(offsets) - 1
+
+    @classmethod
+    def of(cls, items: Iterable[bytes]) -> Packed:
+        """An in-memory table of `items`."""
+        return cls(*pack(items))
+
+    def __len__(self) -> int:
+        return self._count
+
+    @property
+    def blob(self) -> np.ndarray:
+        """The array the strings are read from (a view of a memory map once loaded)."""
+        return self._blob.obj  # type: ignore[return-value]
+
+    @overload
+    def __getitem__(self, i: int) -> bytes: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[bytes]: ...
+    def __getitem__(self, i: int | slice) -> bytes | list[bytes]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(self._count))]
+        if i < 0:
+            i += self._count
+        if not 0 <= i < self._count:
+            raise IndexError(i)
+        return self._blob[self._starts[i] : self._starts[i + 1]].tobytes()
