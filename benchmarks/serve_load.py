@@ -2,8 +2,8 @@
 
     .venv/bin/python benchmarks/serve_load.py [--seconds 20] [--connections 16] [--workers 2]
 
-Both servers run the same gunicorn settings (`service.server.gunicorn_options`: sync
-workers, access log); the bare one returns a
+Both servers run the same gunicorn settings (`service.gunicorn_conf`: sync workers,
+access log); the bare one returns a
 precomputed related list of the same size, so the ratio of requests/s is what Relata's
 own work costs. Goals: Relata >= 75% of the bare endpoint, p99 <= 25 ms.
 """
@@ -11,6 +11,7 @@ own work costs. Goals: Relata >= 75% of the bare endpoint, p99 <= 25 ms.
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
@@ -21,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.demo import demo_slugs, train_demo
 from benchmarks.loadgen import describe, require_wrk, run_wrk
+from service.gunicorn_conf import gunicorn_args
 from tests.serving import free_port, served, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,8 +48,9 @@ def main() -> None:
             relata = run_wrk(base, "/v1/related/", slugs, options.seconds, options.connections)
         port = free_port()
         bare = subprocess.Popen(
-            [sys.executable, str(ROOT / "benchmarks" / "bare_app.py"), str(body), str(port),
-             str(options.workers)],
+            [sys.executable, "-m", "gunicorn", *gunicorn_args("127.0.0.1", port, options.workers),
+             "--chdir", str(ROOT), "benchmarks.bare_app:create_app()"],
+            env={**os.environ, "RELATA_BARE_BODY": str(body), "RELATA_MODELS_DIR": folder},
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         try:

@@ -45,17 +45,16 @@ def main() -> None:
             port = base.rsplit(":", 1)[1]
             master = next(
                 p for p in psutil.process_iter(["cmdline"])
-                if p.info["cmdline"] and "--port" in p.info["cmdline"]
-                and port in p.info["cmdline"]
+                if p.info["cmdline"] and f"127.0.0.1:{port}" in p.info["cmdline"]
             )  # fmt: skip
-            workers = master.children()
-            rows = [(w.pid, w.memory_full_info()) for w in workers]
-    print(f"{options.articles} articles, {len(rows)} workers, after this traffic:")
+            processes = [("master", master)] + [("worker", w) for w in master.children()]
+            rows = [(name, p.pid, p.memory_full_info()) for name, p in processes]
+    print(f"{options.articles} articles, {len(rows) - 1} workers, after this traffic:")
     print(describe("relata", traffic))
-    for pid, info in rows:
-        print(f"worker {pid}: RSS {info.rss / 2**20:7.1f} MB  PSS {info.pss / 2**20:7.1f} MB")
-    print(f"total: RSS {sum(i.rss for _, i in rows) / 2**20:.0f} MB, "
-          f"PSS {sum(i.pss for _, i in rows) / 2**20:.0f} MB")  # fmt: skip
+    for name, pid, info in rows:
+        print(f"{name} {pid}: RSS {info.rss / 2**20:7.1f} MB  PSS {info.pss / 2**20:7.1f} MB")
+    print(f"total (master + workers): RSS {sum(i.rss for *_, i in rows) / 2**20:.0f} MB, "
+          f"PSS {sum(i.pss for *_, i in rows) / 2**20:.0f} MB")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from flask import Blueprint, Flask, Response, current_app, request
@@ -13,7 +13,9 @@ from service.model_store import Model, ModelStore, OverlayCache
 from service.params import parse_query
 from service.related import items_json, related_entries, related_items
 from service.responses import json_response
-from training.overlay import Overlay
+
+if TYPE_CHECKING:
+    from training.overlay import Overlay
 
 bp = Blueprint("api", __name__)
 
@@ -47,15 +49,18 @@ def _check(model: Model, snapshot: Snapshot, overlay: Overlay | None, slug: str)
         raise ApiError(410, "unpublished", f"The article {slug!r} is unpublished.")
 
 
-def _cacheable(response: Response, etag: str) -> Response:
+def _cacheable(body: bytes | None, etag: str) -> Response:
+    """A JSON response (or a 304 without `body`) that shared caches may keep."""
     config = current_app.config
     stale = config["STALE_WHILE_REVALIDATE"]
-    response.headers["ETag"] = etag
-    response.headers["Cache-Control"] = (
-        f"public, max-age={config['CACHE_MAX_AGE']}, "
-        f"stale-while-revalidate={stale}, stale-if-error={stale}"
-    )
-    return response
+    headers = {
+        "ETag": etag,
+        "Cache-Control": f"public, max-age={config['CACHE_MAX_AGE']}, "
+        f"stale-while-revalidate={stale}, stale-if-error={stale}",
+    }
+    if body is None:
+        return Response(status=304, headers=headers)
+    return Response(body, mimetype="application/json", headers=headers)
 
 
 def _query(params: Any) -> Any:
@@ -69,19 +74,19 @@ def related(slug: str) -> Response:
     model, snapshot = live_model(), _snapshot()
     overlay = live_overlay(model, snapshot)
     _check(model, snapshot, overlay, slug)
-    query = _query(request.args)
+    query = _query(request.args if request.query_string else {})
     editorial = snapshot.for_source(slug)
     # Ingested articles can change any list: while there are some, every change counts.
     tag = f"{model.version}.{editorial.version}" + (f".i{snapshot.revision}" if overlay else "")
-    if request.if_none_match.contains(tag):
-        return _cacheable(Response(status=304), f'"{tag}"')
+    if "HTTP_IF_NONE_MATCH" in request.environ and request.if_none_match.contains(tag):
+        return _cacheable(None, f'"{tag}"')
     entries = related_entries(model, slug, query, editorial, overlay)
     fallbacks = sum(entry.source == "fallback" for entry in entries)
     body = b'{"slug":%s,"model_version":%s,"items":%s,"fallbacks":%d}' % (
         orjson.dumps(slug), orjson.dumps(model.version),
         items_json(model, entries, query.fields), fallbacks,
     )  # fmt: skip
-    return _cacheable(Response(body, mimetype="application/json"), f'"{tag}"')
+    return _cacheable(body, f'"{tag}"')
 
 
 @bp.post("/v1/related:batch")

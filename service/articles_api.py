@@ -18,7 +18,7 @@ from service.ingest import Articles
 from service.params import parse_query
 from service.related import related_items
 from service.responses import json_response
-from training.archive import validate_record
+from training.records import validate_record
 
 bp = Blueprint("articles_api", __name__)
 

@@ -33,6 +33,7 @@ from service.cli_options import (
 )
 from service.database import upgrade
 from service.editorial import Snapshot
+from service.gunicorn_conf import gunicorn_args
 from service.model_store import ModelExtras, OverlayCache
 from service.params import parse_query
 from service.related import related_items
@@ -132,19 +133,19 @@ def export(models_dir: Path, database_url: str, out: click.utils.LazyFile, limit
     "--workers", type=click.IntRange(1, 64), default=2, show_default=True, help="gunicorn workers."
 )
 def serve(models_dir: Path, database_url: str, host: str, port: int, workers: int) -> None:
-    """Serve the live model over HTTP with gunicorn (local use; see README for production)."""
-    if workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
-        # prometheus_client picks its storage when first imported, so this must come
-        # before the server module (and with it the app) is imported.
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="relata-metrics-")
-    from service.server import serve as run_server
-
+    """Serve the live model over HTTP with gunicorn, exactly as the Docker image does."""
     if registry.current_version(models_dir) is None:
         click.echo(f"warning: no live model in {models_dir}; /readyz answers 503", err=True)
     with open_database(models_dir, database_url) as target:
         upgrade(target.engine)
-    config = {"models_dir": str(models_dir), "database_url": database_url}
-    run_server(config, host, port, workers)
+    env = {**os.environ, "RELATA_MODELS_DIR": str(models_dir), "RELATA_DATABASE_URL": database_url}
+    if workers > 1:
+        # Workers share their metrics through files in this folder.
+        env.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="relata-metrics-"))
+    # Replaced by a fresh gunicorn process: the server then holds none of what this
+    # command line imported for the other commands (pandas, scikit-learn, ...).
+    command = [sys.executable, "-m", "gunicorn", *gunicorn_args(host, port, workers)]
+    os.execve(sys.executable, [*command, "service.app:create_app()"], env)
 
 
 if __name__ == "__main__":  # pragma: no cover

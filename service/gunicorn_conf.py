@@ -7,6 +7,7 @@ Values come from the environment so the same file serves the Docker image and a 
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Any
 from prometheus_client import multiprocess
 from sqlalchemy.exc import SQLAlchemyError
 
+import service.app  # noqa: F401 - imported once here, so the workers share its pages
 from service import settings
 from service.database import Database, default_url, upgrade
 
@@ -39,6 +41,18 @@ def on_starting(server: Any) -> None:
         server.log.error("overrides database not migrated: %s", exc)
     finally:
         database.engine.dispose()
+
+
+def when_ready(server: Any) -> None:
+    """Before the first fork: keep the garbage collector off what is loaded so far, so
+    no worker ever copies those pages just by scanning them."""
+    gc.freeze()
+
+
+def gunicorn_args(host: str, port: int, workers: int) -> list[str]:
+    """Command-line arguments for gunicorn with this file's settings on one address."""
+    return ["-c", "python:service.gunicorn_conf", "--bind", f"{host}:{port}",
+            "--workers", str(workers)]  # fmt: skip
 
 
 def child_exit(server: Any, worker: Any) -> None:

@@ -12,11 +12,13 @@ import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from service.background import BackgroundRefresh
 from training import artifact, registry
-from training.overlay import Overlay, build_overlay
+
+if TYPE_CHECKING:
+    from training.overlay import Overlay
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +119,10 @@ class OverlayCache:
         key = (model.version, hash((tuple(map(repr, ingested)), deleted)))
         with self._lock:
             if self._key != key:
+                # Imported on first use: it brings pandas and scipy, which serving
+                # processes without ingested articles never need.
+                from training.overlay import build_overlay
+
                 vectors = self.extras.features(model)[0] if ingested else None
                 vectorizer = self.extras.vectorizer(model) if ingested else None
                 self._overlay = build_overlay(model, vectors, vectorizer, list(ingested), deleted)

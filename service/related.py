@@ -13,14 +13,16 @@ import heapq
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import orjson
 
 from service.editorial import Editorial
 from service.model_store import Model
-from training.cards import CARD_FIELDS
-from training.overlay import Overlay
+from training.card_table import CARD_FIELDS
+
+if TYPE_CHECKING:  # the overlay's builder needs pandas; serving only reads overlays
+    from training.overlay import Overlay
 
 ITEM_FIELDS = (*CARD_FIELDS, "score", "source", "why")
 NO_OVERRIDES = Editorial()

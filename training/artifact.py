@@ -15,18 +15,23 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import joblib
 import numpy as np
 import orjson
-import scipy.sparse as sp
 
-from training.cards import CardTable
+from training.card_table import CardTable
 from training.packed import Packed, blob_file, offsets_file, write_packed
+from training.slug_index import SlugIndex, SlugList, key_table
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
+
+# joblib and scipy are imported where they are used: serving processes load models
+# without them (and without the memory they take in every worker).
 
 # 2: features.npz, feature_names.json; 3: why_*.npy, fallbacks.json; 4: packed cards,
 # feature names and why, slugs.json
@@ -35,14 +40,17 @@ MANIFEST = "manifest.json"
 INDEX_FILE = "neighbours_index.npy"
 SCORE_FILE = "neighbours_score.npy"
 CARDS = "cards"  # packed table: one JSON object per article
-SLUGS_FILE = "slugs.json"
+SLUGS = "slugs"  # packed table: one UTF-8 slug per article
+SLUG_KEYS_FILE = "slug_keys.npy"  # sorted slug keys, and the row of each
+SLUG_ROWS_FILE = "slug_rows.npy"
 VECTORIZER_FILE = "vectorizer.joblib"
 FEATURES_FILE = "features.npz"
 NAMES = "feature_names"  # packed table: one JSON string per feature column
 WHY = "why"  # packed table: one JSON object (or nothing) per (article, position)
 FALLBACKS_FILE = "fallbacks.json"
 MODEL_FILES = (
-    VECTORIZER_FILE, INDEX_FILE, SCORE_FILE, blob_file(CARDS), offsets_file(CARDS), SLUGS_FILE,
+    VECTORIZER_FILE, INDEX_FILE, SCORE_FILE, blob_file(CARDS), offsets_file(CARDS),
+    blob_file(SLUGS), offsets_file(SLUGS), SLUG_KEYS_FILE, SLUG_ROWS_FILE,
     FEATURES_FILE, blob_file(NAMES), offsets_file(NAMES), blob_file(WHY), offsets_file(WHY),
     FALLBACKS_FILE,
 )  # fmt: skip
@@ -61,8 +69,8 @@ class LoadedModel:
     cards: Sequence[dict[str, Any]]  # a CardTable once published
     index: np.ndarray
     score: np.ndarray
-    rows: dict[str, int] = field(repr=False)  # slug -> row
-    slugs: list[str] = field(default_factory=list, repr=False)  # row -> slug
+    rows: Mapping[str, int] = field(repr=False)  # slug -> row
+    slugs: Sequence[str] = field(default=(), repr=False)  # row -> slug
     why: Sequence[bytes] = field(default=(), repr=False)  # JSON per (row, position), row-major
     why_width: int = 0  # positions per row that have a `why`
     names: Sequence[bytes] = field(default=(), repr=False)  # feature names, JSON-encoded
@@ -101,6 +109,9 @@ def write_model(
     The folder is built under a temporary name and renamed into place only once every
     file is written and checked, so a crash leaves at most a `.tmp-*` folder behind.
     """
+    import joblib
+    import scipy.sparse as sp
+
     models_dir.mkdir(parents=True, exist_ok=True)
     final = models_dir / version
     if final.exists():
@@ -111,7 +122,11 @@ def write_model(
         np.save(tmp / INDEX_FILE, np.ascontiguousarray(index, dtype=np.int32))
         np.save(tmp / SCORE_FILE, np.ascontiguousarray(score, dtype=np.float32))
         write_packed(tmp, CARDS, map(orjson.dumps, cards))
-        _write_json(tmp / SLUGS_FILE, [card["slug"] for card in cards])
+        slugs = [card["slug"] for card in cards]
+        write_packed(tmp, SLUGS, (slug.encode() for slug in slugs))
+        keys, rows = key_table(slugs)
+        np.save(tmp / SLUG_KEYS_FILE, keys)
+        np.save(tmp / SLUG_ROWS_FILE, rows)
         sp.save_npz(tmp / FEATURES_FILE, features.tocsr(), compressed=False)
         write_packed(tmp, NAMES, map(orjson.dumps, feature_names))
         write_packed(tmp, WHY, why)
@@ -172,7 +187,8 @@ def load_model(folder: Path) -> LoadedModel:
     manifest = verify(folder)
     try:
         cards = CardTable(_packed(folder, CARDS))
-        slugs = json.loads((folder / SLUGS_FILE).read_text(encoding="utf-8"))
+        slugs = SlugList(_packed(folder, SLUGS))
+        rows = SlugIndex(slugs, _mapped(folder / SLUG_KEYS_FILE), _mapped(folder / SLUG_ROWS_FILE))
         index = _mapped(folder / INDEX_FILE)
         score = _mapped(folder / SCORE_FILE)
         why = _packed(folder, WHY)
@@ -183,7 +199,6 @@ def load_model(folder: Path) -> LoadedModel:
     sizes = {len(cards), len(slugs), index.shape[0], score.shape[0]}
     if len(sizes) != 1 or index.shape != score.shape:
         raise ArtifactError(f"{folder.name}: neighbour table and cards disagree in size")
-    rows = {slug: row for row, slug in enumerate(slugs)}
     return LoadedModel(
         manifest["version"], manifest, cards, index, score, rows, slugs,
         why, len(why) // max(1, len(slugs)), names, fallbacks,
@@ -192,12 +207,16 @@ def load_model(folder: Path) -> LoadedModel:
 
 def load_vectorizer(folder: Path) -> Any:
     """The fitted vectoriser of a version folder, after verifying its checksum."""
+    import joblib
+
     verify(folder)
     return joblib.load(folder / VECTORIZER_FILE)
 
 
 def load_features(folder: Path) -> tuple[sp.csr_matrix, list[str]]:
     """The content vectors and their feature names, after verifying the folder."""
+    import scipy.sparse as sp
+
     verify(folder)
     matrix = sp.load_npz(folder / FEATURES_FILE).tocsr()
     return matrix, [orjson.loads(name) for name in _packed(folder, NAMES)]

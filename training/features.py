@@ -16,7 +16,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
 from sklearn.utils.validation import check_is_fitted
 
-from training.archive import TEXT_FIELDS
+from training.records import TEXT_FIELDS
 
 
 def tag_analyzer(tags: list[str]) -> list[str]:

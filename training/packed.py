@@ -69,6 +69,8 @@ class Packed(Sequence[bytes]):
     @overload
     def __getitem__(self, i: slice) -> list[bytes]: ...
     def __getitem__(self, i: int | slice) -> bytes | list[bytes]:
+        if type(i) is int and i >= 0:  # the per-request case, kept short
+            return self._blob[self._starts[i] : self._starts[i + 1]].tobytes()
         if isinstance(i, slice):
             return [self[j] for j in range(*i.indices(self._count))]
         if i < 0:
