@@ -51,13 +51,7 @@ def _check(model: Model, snapshot: Snapshot, overlay: Overlay | None, slug: str)
 
 def _cacheable(body: bytes | None, etag: str) -> Response:
     """A JSON response (or a 304 without `body`) that shared caches may keep."""
-    config = current_app.config
-    stale = config["STALE_WHILE_REVALIDATE"]
-    headers = {
-        "ETag": etag,
-        "Cache-Control": f"public, max-age={config['CACHE_MAX_AGE']}, "
-        f"stale-while-revalidate={stale}, stale-if-error={stale}",
-    }
+    headers = [("ETag", etag), ("Cache-Control", current_app.extensions["relata.cache_control"])]
     if body is None:
         return Response(status=304, headers=headers)
     return Response(body, mimetype="application/json", headers=headers)
@@ -119,4 +113,9 @@ def related_batch() -> Response:
 
 def init_app(app: Flask) -> None:
     """Register the read API."""
+    stale = app.config["STALE_WHILE_REVALIDATE"]
+    app.extensions["relata.cache_control"] = (
+        f"public, max-age={app.config['CACHE_MAX_AGE']}, "
+        f"stale-while-revalidate={stale}, stale-if-error={stale}"
+    )
     app.register_blueprint(bp)

@@ -54,7 +54,7 @@ class RelatedQuery:
 class Entry(NamedTuple):
     """One card of a list: a model row or an ingested card, with its score and origin."""
 
-    slug: str
+    slug: str | None  # None for a model row until a check needs it (see `_slug`)
     row: int  # the model's row; -1 for an article ingested since training
     card: dict[str, Any] | None  # the ingested card, else None: the model's is used
     score: float | None
@@ -71,8 +71,17 @@ def _card(model: Model, entry: Entry) -> dict[str, Any]:
     return model.cards[entry.row] if entry.card is None else entry.card
 
 
+def _slug(model: Model, entry: Entry) -> str:
+    return model.slugs[entry.row] if entry.slug is None else entry.slug
+
+
+def _key(entry: Entry) -> int | str:
+    """What identifies an article within one list, without decoding its slug."""
+    return entry.row if entry.row >= 0 else entry.slug  # type: ignore[return-value]
+
+
 def _wanted(model: Model, entry: Entry, query: RelatedQuery, source_day: str | None) -> bool:
-    if entry.slug in query.exclude:
+    if query.exclude and _slug(model, entry) in query.exclude:
         return False
     if not query.filtered:
         return True
@@ -121,9 +130,9 @@ def _ranked(model: Model, overlay: Overlay | None, slug: str) -> Iterator[Entry]
             if found is not None:
                 yield Entry(target, *found, score, "model", None)
         return
-    row, slugs = model.rows[slug], model.slugs
+    row = model.rows[slug]
     stored = (
-        Entry(slugs[j], j, None, score, "model", (row, k))
+        Entry(None, j, None, score, "model", (row, k))
         for k, (j, score) in enumerate(
             zip(model.index[row].tolist(), model.score[row].tolist(), strict=True)
         )
@@ -133,9 +142,10 @@ def _ranked(model: Model, overlay: Overlay | None, slug: str) -> Iterator[Entry]
         yield from stored
         return
     drop = overlay.drop.get(slug, frozenset())
+    named = (entry._replace(slug=model.slugs[entry.row]) for entry in stored)
     kept = (
         entry._replace(card=overlay.cards.get(entry.slug))
-        for entry in stored
+        for entry in named
         if entry.slug not in drop and entry.slug not in overlay.removed
     )
     added = (
@@ -151,6 +161,9 @@ def _fallbacks(model: Model, overlay: Overlay | None, slug: str) -> Iterator[Ent
     category = ((source or {}).get("category") or "").casefold()
     rows = model.fallbacks.get("by_category", {}).get(category, [])
     for row in [*rows, *model.fallbacks.get("recent", [])]:
+        if overlay is None:
+            yield Entry(None, row, None, None, "fallback", None)
+            continue
         found = _current(model, overlay, model.slugs[row])
         if found is not None:
             yield Entry(model.slugs[row], *found, None, "fallback", None)
@@ -168,23 +181,26 @@ def related_entries(
     articles skipped, filters applied."""
     source_day = _day(card_for(model, overlay, slug) or {}) if query.older_only else None
     ranked = list(_ranked(model, overlay, slug)) if editorial.pins else None
-    scores = {entry.slug: entry for entry in ranked} if ranked else {}
+    scores = {_key(entry): entry for entry in ranked} if ranked else {}
     pins: deque[tuple[int, Entry]] = deque()
     for position, target in editorial.pins:
         found = _current(model, overlay, target)
         if found is None or editorial.hides(target):
             continue
-        ranked_as = scores.get(target)
-        score, where = (ranked_as.score, ranked_as.where) if ranked_as else (None, None)
-        pin = Entry(target, *found, score, "pin", where)
+        pin = Entry(target, *found, None, "pin", None)
+        ranked_as = scores.get(_key(pin))
+        if ranked_as is not None:
+            pin = pin._replace(score=ranked_as.score, where=ranked_as.where)
         if _wanted(model, pin, query, source_day):
             pins.append((position, pin))
-    taken = {slug} | {pin.slug for _, pin in pins}
+    source_row = model.rows.get(slug, -1)
+    taken = {source_row if source_row >= 0 else slug} | {_key(pin) for _, pin in pins}
+    hiding = bool(editorial.hidden_here or editorial.hidden_everywhere)
 
     def usable(entry: Entry) -> bool:
         return (
-            entry.slug not in taken
-            and not editorial.hides(entry.slug)
+            _key(entry) not in taken
+            and not (hiding and editorial.hides(_slug(model, entry)))
             and _wanted(model, entry, query, source_day)
         )
 
@@ -192,12 +208,12 @@ def related_entries(
         for entry in ranked if ranked is not None else _ranked(model, overlay, slug):
             # Lists are diversified, so a weak pick can follow a stronger one: skip, not stop.
             if entry.score >= query.min_score and usable(entry):
-                taken.add(entry.slug)
+                taken.add(_key(entry))
                 yield entry
         if query.fallbacks:
             for entry in _fallbacks(model, overlay, slug):
                 if usable(entry):
-                    taken.add(entry.slug)
+                    taken.add(_key(entry))
                     yield entry
 
     entries: list[Entry] = []
