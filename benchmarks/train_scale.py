@@ -1,9 +1,12 @@
-"""Training wall time and peak memory at several archive sizes, against the naive recipe.
+"""Training wall time, peak memory and search recall at several archive sizes, against
+the naive recipe.
 
-    .venv/bin/python benchmarks/train_scale.py [--sizes 10000,100000] [--naive 10000]
+    .venv/bin/python benchmarks/train_scale.py [--sizes 10000,100000,1000000] [--naive 10000]
 
 Each case runs in its own process; peak memory is the largest RSS of that process and
-all its children (joblib workers) together, sampled every 50 ms.
+all its children (joblib workers) together, sampled every 50 ms. Recall is recall@10 of
+the pruned neighbour search against the exact search, on the sample training measures
+(`recall_sample` articles; archives under `exact_below` are searched exactly: "exact").
 """
 
 from __future__ import annotations
@@ -50,7 +53,8 @@ def run_relata(archive: Path) -> None:
 
     with tempfile.TemporaryDirectory() as models:
         report = train(Source((archive,)), Path(models), TrainSettings())
-        print(json.dumps(report.timings))
+        recall = report.evaluation["search_recall_at_10"]
+        print(json.dumps({"recall": recall, "steps": report.timings}))
 
 
 def run_naive(archive: Path) -> None:
@@ -83,7 +87,7 @@ def main() -> None:
     from benchmarks.synthetic import write_synthetic_archive
 
     print(f"machine: {psutil.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB")
-    print(f"{'recipe':<8} {'articles':>9} {'seconds':>8} {'peak MB':>8}  steps")
+    print(f"{'recipe':<8} {'articles':>9} {'seconds':>8} {'peak MB':>8} {'recall':>7}  steps")
     results = {}
     with tempfile.TemporaryDirectory() as folder:
         sizes = sorted({int(s) for s in options.sizes.split(",")} | {options.naive})
@@ -93,8 +97,13 @@ def main() -> None:
             for case in cases:
                 seconds, peak, output = measure(["--case", case, "--archive", str(archive)])
                 results[case, size] = seconds, peak
-                steps = output if case == "relata" else ""
-                print(f"{case:<8} {size:>9} {seconds:>8.1f} {peak / 2**20:>8.0f}  {steps}")
+                figures = json.loads(output) if case == "relata" else {}
+                recall = figures.get("recall")
+                shown = "" if not figures else "exact" if recall is None else f"{recall:.4f}"
+                steps = " ".join(f"{k} {v:.1f}" for k, v in figures.get("steps", {}).items())
+                print(
+                    f"{case:<8} {size:>9} {seconds:>8.1f} {peak / 2**20:>8.0f} {shown:>7}  {steps}"
+                )
     if ("naive", options.naive) in results and ("relata", options.naive) in results:
         (ns, nm), (rs, rm) = results["naive", options.naive], results["relata", options.naive]
         print(f"at {options.naive}: Relata/naive time {rs / ns:.2f}, peak memory {rm / nm:.2f}")
