@@ -34,6 +34,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     store = ModelStore(
         models_dir,
         values["reload_interval"],
+        values["models_url"],
         on_change=app_metrics.model_changed,
         on_failure=lambda version, reason: app_metrics.model_failures.inc(),
     )

@@ -16,6 +16,7 @@ from service.cli_models import (
     ingest,
     list_models,
     promote,
+    publish,
     retrain,
     rollback,
     schedule,
@@ -49,8 +50,8 @@ def main() -> None:
     """Relata: related-article recommendations for news and magazine sites."""
 
 
-for command in (db, tokens, overrides, retrain, schedule, promote, rollback, list_models,
-                evaluate_command, ingest):  # fmt: skip
+for command in (db, tokens, overrides, retrain, schedule, promote, rollback, publish,
+                list_models, evaluate_command, ingest):  # fmt: skip
     main.add_command(command)
 
 

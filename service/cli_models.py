@@ -20,7 +20,7 @@ from service.cli_options import (
     training_source,
 )
 from service.ingest import Articles
-from training import artifact, registry
+from training import artifact, registry, remote
 from training.archive import ArchiveError, load_archive
 from training.distributed import parallel_backend
 from training.evaluate import compare, evaluate
@@ -135,6 +135,28 @@ def rollback(models_dir: Path) -> None:
     except (registry.RegistryError, artifact.ArtifactError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"rolled back to {target}")
+
+
+@click.command()
+@MODELS
+@click.option(
+    "--to",
+    "url",
+    required=True,
+    help="fsspec URL of the shared store, e.g. s3://bucket/relata/models.",
+)
+@click.option("--version", help="Version to publish [default: the live one].")
+def publish(models_dir: Path, url: str, version: str | None) -> None:
+    """Upload a verified version to a shared store and make it live there (replicas
+    serving with `models_url` follow); an older VERSION there is a rollback."""
+    version = version or registry.current_version(models_dir)
+    if version is None:
+        raise click.ClickException(f"no live model in {models_dir}")
+    try:
+        remote.publish(models_dir, version, url)
+    except (artifact.ArtifactError, OSError, ValueError, ImportError) as exc:
+        raise click.ClickException(f"could not publish {version} to {url}: {exc}") from None
+    click.echo(f"published {version} to {url}")
 
 
 @click.command("models")

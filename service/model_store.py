@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from service.background import BackgroundRefresh
-from training import artifact, registry
+from training import artifact, registry, remote
 
 if TYPE_CHECKING:
     from training.overlay import Overlay
@@ -33,10 +33,12 @@ class ModelStore:
         self,
         models_dir: Path,
         reload_interval: float,
+        models_url: str = "",
         on_change: Callable[[Model | None, Model], None] | None = None,
         on_failure: Callable[[str, str], None] | None = None,
     ) -> None:
         self.models_dir = models_dir
+        self.models_url = models_url
         self.reload_interval = reload_interval
         self.model: Model | None = None
         self.failed: dict[str, str] = {}
@@ -44,15 +46,29 @@ class ModelStore:
         self._on_failure = on_failure
         self._refresh = BackgroundRefresh(self.load_current, reload_interval)
 
+    def _current_version(self) -> str | None:
+        if not self.models_url:
+            return registry.current_version(self.models_dir)
+        try:
+            return remote.current_version(self.models_url)
+        except (OSError, ValueError) as exc:  # an unreachable store: keep serving
+            log.error("model store %s unreadable: %s", self.models_url, exc)
+            return None
+
     def load_current(self) -> Model | None:
         """Load the version `CURRENT` names now, unless it is loaded or known bad."""
-        version = registry.current_version(self.models_dir)
+        version = self._current_version()
         if version is None or version in self.failed:
             return self.model
         if self.model is not None and self.model.version == version:
             return self.model
         try:
-            model = artifact.load_model(self.models_dir / version)
+            folder = (
+                remote.fetch(self.models_url, version, self.models_dir)
+                if self.models_url
+                else self.models_dir / version
+            )
+            model = artifact.load_model(folder)
         except (artifact.ArtifactError, OSError, ValueError, KeyError) as exc:
             self.failed[version] = str(exc)
             log.error("refused model %s: %s", version, exc)

@@ -41,6 +41,13 @@ class Setting:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("models_dir", "models", "Folder of model versions; `CURRENT` names the live one."),
+    Setting(
+        "models_url",
+        "",
+        "fsspec URL of a shared model store (e.g. `s3://bucket/relata/models` with s3fs "
+        "installed) that `relata publish` writes; each version is copied once into "
+        "`models_dir` and served from there. Empty: serve `models_dir` itself.",
+    ),
     Setting("default_limit", 6, "Cards returned when the request gives no `limit`.", int),
     Setting("max_limit", 50, "Largest `limit` a request may ask for.", int),
     Setting(

@@ -1,0 +1,93 @@
+"""Model versions on any fsspec filesystem (object storage, NFS, ...): publish a version
+built locally, and fetch one into a local folder to serve it.
+
+Training stays local (atomic renames, a file lock); `publish` uploads a verified version
+manifest-last, then replaces the store's `CURRENT`, a single small object (one atomic
+write on object stores), so readers never see half a version. Serving memory-maps, so
+every replica copies a version once into its local `models_dir`, verifies every checksum
+there, and only then loads it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import fsspec
+
+from training.artifact import MANIFEST, read_manifest, verify
+from training.registry import CURRENT
+
+CACHED_VERSIONS = 3  # fetched versions kept locally: the live one and two to roll back to
+
+
+def _store(url: str) -> tuple[Any, str]:
+    fs, root = fsspec.core.url_to_fs(url)
+    return fs, root.rstrip("/")
+
+
+def current_version(url: str) -> str | None:
+    """The version the store's `CURRENT` names, or None when nothing is published."""
+    fs, root = _store(url)
+    try:
+        version = fs.cat_file(f"{root}/{CURRENT}").decode().strip()
+    except FileNotFoundError:
+        return None
+    return version or None
+
+
+def publish(models_dir: Path, version: str, url: str) -> None:
+    """Upload the verified local `version` to the store (unless it is there) and make it
+    the store's live version."""
+    folder = models_dir / version
+    manifest = verify(folder)
+    fs, root = _store(url)
+    target = f"{root}/{version}"
+    if not fs.exists(f"{target}/{MANIFEST}"):
+        fs.makedirs(target, exist_ok=True)
+        for name in manifest["files"]:
+            fs.put_file(str(folder / name), f"{target}/{name}")
+        # Last: a version without its manifest is incomplete and never fetched.
+        fs.put_file(str(folder / MANIFEST), f"{target}/{MANIFEST}")
+    fs.pipe_file(f"{root}/{CURRENT}", f"{version}\n".encode())
+
+
+def fetch(url: str, version: str, models_dir: Path) -> Path:
+    """The local, verified copy of the store's `version`, downloaded if not there yet.
+    Safe when several processes fetch at once: each verifies its own copy, one rename wins.
+    """
+    final = models_dir / version
+    if final.is_dir():
+        return final
+    fs, root = _store(url)
+    models_dir.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=models_dir))
+    try:
+        fs.get_file(f"{root}/{version}/{MANIFEST}", str(tmp / MANIFEST))
+        for name in read_manifest(tmp)["files"]:
+            if Path(name).name != name:
+                raise ValueError(f"{version}: manifest names a file outside its folder")
+            fs.get_file(f"{root}/{version}/{name}", str(tmp / name))
+        verify(tmp)
+        os.rename(tmp, final)
+    except OSError:
+        if not final.is_dir():  # not a lost race: a real failure
+            raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    _prune(models_dir, keep=final)
+    return final
+
+
+def _prune(models_dir: Path, keep: Path) -> None:
+    """Drop all but the most recently fetched versions (open memory maps stay valid)."""
+    fetched = sorted(
+        (p for p in models_dir.iterdir() if p.is_dir() and (p / MANIFEST).is_file()),
+        key=lambda p: p.stat().st_mtime,
+    )
+    for old in fetched[:-CACHED_VERSIONS]:
+        if old != keep:
+            shutil.rmtree(old, ignore_errors=True)
