@@ -125,15 +125,16 @@ def _pool(products: sp.csr_matrix, width: int, order: np.ndarray) -> tuple[np.nd
     return cols, vals
 
 
-def _exact(block: sp.csr_matrix, matrix: sp.csr_matrix, cols: np.ndarray) -> np.ndarray:
+def _exact(
+    block: sp.csr_matrix, matrix: sp.csr_matrix, cols: np.ndarray, local: np.ndarray
+) -> np.ndarray:
     """Exact dot products of each row of `block` with the rows `cols` of `matrix` (padded
-    with -1, which score -inf)."""
+    with -1, which score -inf). `local` is a scratch array, one slot per feature, all -1."""
     # The block's rows, dense over just the terms they use: a lookup table small enough to
     # stay in cache (hence the caller's small blocks).
     terms = np.unique(block.indices)
-    local = np.full(matrix.shape[1], len(terms), dtype=np.int64)  # last: "not a query term"
     local[terms] = np.arange(len(terms))
-    width = len(terms) + 1
+    width = len(terms) + 1  # the last column: "not a query term"
     dense = np.zeros(block.shape[0] * width)
     owners = np.repeat(np.arange(block.shape[0]), np.diff(block.indptr))
     dense[owners * width + local[block.indices]] = block.data
@@ -143,8 +144,10 @@ def _exact(block: sp.csr_matrix, matrix: sp.csr_matrix, cols: np.ndarray) -> np.
     # Every stored entry of every pool document, pair by pair.
     pair_of = np.repeat(np.arange(len(docs)), lengths)
     positions = np.arange(lengths.sum()) + np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
-    lookup = np.repeat(pair_row * width, lengths) + local[matrix.indices[positions]]
-    products = dense[lookup] * matrix.data[positions]
+    column = local[matrix.indices[positions]]
+    column[column < 0] = width - 1
+    products = dense[np.repeat(pair_row * width, lengths) + column] * matrix.data[positions]
+    local[terms] = -1
     exact = np.full(cols.shape, -np.inf)
     exact[pair_row, pair_col] = np.bincount(pair_of, weights=products, minlength=len(docs))
     return exact
@@ -185,8 +188,9 @@ def rank_block(
         owners = np.repeat(rows, np.diff(products.indptr))
         estimate.data = rescore(owners, products.indices, products.data, signals, s)
         cols, _ = _pool(estimate, s.search_pool, signals.order)
+        local = np.full(matrix.shape[1], -1, dtype=np.int64)
         content = np.vstack([
-            _exact(block[a : a + EXACT_ROWS], matrix, cols[a : a + EXACT_ROWS])
+            _exact(block[a : a + EXACT_ROWS], matrix, cols[a : a + EXACT_ROWS], local)
             for a in range(0, len(rows), EXACT_ROWS)
         ])  # fmt: skip
         content = np.round(content, SCORE_DECIMALS)
