@@ -164,7 +164,7 @@ def publish(models_dir: Path, url: str, version: str | None) -> None:
 def list_models(models_dir: Path) -> None:
     """List model versions with their manifest figures; * marks the live one."""
     live = registry.current_version(models_dir)
-    click.echo("  version                                 articles coverage  hub    quality")
+    click.echo("  version                                 articles coverage  hub    quality recall")
     for version in registry.list_versions(models_dir):
         try:
             manifest = artifact.read_manifest(models_dir / version)
@@ -173,11 +173,12 @@ def list_models(models_dir: Path) -> None:
             continue
         figures = manifest.get("evaluation", {})
         proxy = figures.get("tag_overlap") or figures.get("category_agreement", 0.0)
+        recall = figures.get("search_recall_at_10")  # None: searched exactly
         marker = "*" if version == live else " "
         click.echo(
             f"{marker} {version:<39} {figures.get('articles', 0):>8} "
             f"{figures.get('coverage', 0.0):>8.3f} {figures.get('hub_share', 0.0):>6.3f} "
-            f"{proxy:>8.3f}"
+            f"{proxy:>8.3f} {'exact' if recall is None else f'{recall:.3f}':>6}"
         )
 
 

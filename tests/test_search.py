@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.conftest import train_cli
+from tests.conftest import cli, train_cli
 from training import artifact, registry
 from training.archive import load_archive
 from training.neighbours import pair_signals, rank_block
@@ -21,6 +21,7 @@ def test_pruned_search_finds_the_exact_top_ten(tmp_path: Path) -> None:
     folder = tmp_path / registry.current_version(tmp_path)
     recorded = artifact.read_manifest(folder)["evaluation"]["search_recall_at_10"]
     assert recorded >= 0.99
+    assert f"{recorded:.3f}" in cli("models", "--models", str(tmp_path))  # ops see it
 
     # Measured again here, independently of the figure training recorded.
     matrix, _ = artifact.load_features(folder)
