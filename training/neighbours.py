@@ -27,6 +27,7 @@ from training.settings import TrainSettings
 # machine and block size, and ties fall to the documented order (newer first, then slug).
 SCORE_DECIMALS = 6
 EXACT_ROWS = 64  # query rows re-scored together (see `_exact`)
+COARSE = 4  # partial-content candidates per pool place, narrowed by estimated score
 
 
 @dataclass(frozen=True)
@@ -159,13 +160,16 @@ def _ranked(keys: np.ndarray, cols: np.ndarray, order: np.ndarray, count: int) -
     return np.lexsort((tie, -keys), axis=-1)[:, :count]
 
 
-def _products(query: sp.csr_matrix, transposed: sp.csr_matrix, rows: np.ndarray) -> sp.csr_matrix:
+def _products(
+    query: sp.csr_matrix, transposed: sp.csr_matrix, rows: np.ndarray, final: bool = True
+) -> sp.csr_matrix:
     """Content scores of each query row (article `rows`) with every article it shares a
-    feature with, rounded, itself left out."""
+    feature with, itself left out; rounded when `final` (not a pruned query's partial)."""
     products = (query @ transposed).tocsr()
     owners = np.repeat(rows, np.diff(products.indptr))
     products.data[products.indices == owners] = 0
-    products.data = np.round(products.data.astype(np.float64), SCORE_DECIMALS)
+    if final:
+        products.data = np.round(products.data.astype(np.float64), SCORE_DECIMALS)
     products.eliminate_zeros()
     return products
 
@@ -181,13 +185,14 @@ def rank_block(
     if exact or s.query_mass >= 1 or matrix.shape[0] < s.exact_below:
         cols, content = _pool(_products(block, transposed, rows), s.candidates, signals.order)
     else:
-        products = _products(heaviest_terms(block, s.query_mass), transposed, rows)
-        # The pruned product only finds the pool (by its estimate of the final score);
-        # the pool's content scores are then recomputed exactly.
-        estimate = products.copy()
-        owners = np.repeat(rows, np.diff(products.indptr))
-        estimate.data = rescore(owners, products.indices, products.data, signals, s)
-        cols, _ = _pool(estimate, s.search_pool, signals.order)
+        products = _products(heaviest_terms(block, s.query_mass), transposed, rows, final=False)
+        # The pruned product only finds the pool: its best entries by partial content,
+        # narrowed by their estimated final score (category and recency count), whose
+        # content scores are then recomputed exactly.
+        wide, partial = _pool(products, COARSE * s.search_pool, signals.order)
+        estimate = rescore(rows[:, None], np.maximum(wide, 0), partial, signals, s)
+        pick = _ranked(np.where(wide >= 0, estimate, -np.inf), wide, signals.order, s.search_pool)
+        cols = np.take_along_axis(wide, pick, 1)
         local = np.full(matrix.shape[1], -1, dtype=np.int64)
         content = np.vstack([
             _exact(block[a : a + EXACT_ROWS], matrix, cols[a : a + EXACT_ROWS], local)
