@@ -118,7 +118,10 @@ def _current(model: Model, overlay: Overlay | None, slug: str) -> tuple[int, dic
 def card_for(model: Model, overlay: Overlay | None, slug: str) -> dict[str, Any] | None:
     """The current card of `slug`: ingested if it was ingested, else the model's."""
     found = _current(model, overlay, slug)
-    return None if found is None else _card(model, Entry(slug, *found, None, "", None))
+    if found is None:
+        return None
+    row, card = found
+    return model.cards[row] if card is None else card
 
 
 def _ranked(model: Model, overlay: Overlay | None, slug: str) -> Iterator[Entry]:

@@ -193,15 +193,16 @@ def rank_block(
         estimate = rescore(rows[:, None], np.maximum(wide, 0), partial, signals, s)
         pick = _ranked(np.where(wide >= 0, estimate, -np.inf), wide, signals.order, s.search_pool)
         cols = np.take_along_axis(wide, pick, 1)
+        # Where the heaviest terms find too few articles (small archives, rare words),
+        # the row's light terms may be all it shares: search it exactly, it is cheap.
+        short = np.diff(products.indptr) < s.search_pool
+        cols[short] = -1  # re-scored below by the exact search instead
         local = np.full(matrix.shape[1], -1, dtype=np.int64)
         content = np.vstack([
             _exact(block[a : a + EXACT_ROWS], matrix, cols[a : a + EXACT_ROWS], local)
             for a in range(0, len(rows), EXACT_ROWS)
         ])  # fmt: skip
         content = np.round(content, SCORE_DECIMALS)
-        # Where the heaviest terms find too few articles (small archives, rare words),
-        # the row's light terms may be all it shares: search it exactly, it is cheap.
-        short = np.diff(products.indptr) < s.search_pool
         if short.any():
             full = _products(block[short], transposed, rows[short])
             cols[short], content[short] = _pool(full, s.search_pool, signals.order)
