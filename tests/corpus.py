@@ -141,7 +141,7 @@ ARTICLES = [
     (
         "budget-deficit-under-2-percent",
         "Budget Deficit Falls < 2% Of GDP",
-        "The budget deficit fell below two percent of GDP this year.",
+        "The budget deficit fell below two percent of GDP this spring.",
         "politics",
         [],
         None,

@@ -57,7 +57,8 @@ def test_a_retrain_that_passes_every_gate_goes_live(store: Path, archive: Path) 
     [
         (("gate_max_hub_share=0.01",), None, "hub_share"),
         ((), 12, "row_count"),
-        (("tag_weight=0", "category_weight=0", "gate_max_quality_drop=0"), None, "quality"),
+        (("text_weight=0", "tag_weight=0", "category_weight=0", "gate_max_quality_drop=0"),
+         None, "quality"),
     ],
 )  # fmt: skip
 def test_a_model_failing_a_gate_is_not_promoted(

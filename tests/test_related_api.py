@@ -16,6 +16,7 @@ CARD_KEYS = {
     "url",
     "image",
     "published_at",
+    "language",
     "score",
     "source",
     "why",

@@ -19,15 +19,17 @@ def test_pruned_search_finds_the_exact_top_ten(tmp_path: Path) -> None:
     # Pruning normally starts at 50,000 articles; force it on the 10,000-article demo.
     train_cli([DEMO], tmp_path, "--set", "exact_below=0")
     folder = tmp_path / registry.current_version(tmp_path)
-    recorded = artifact.read_manifest(folder)["evaluation"]["search_recall_at_10"]
+    manifest = artifact.read_manifest(folder)
+    recorded = manifest["evaluation"]["search_recall_at_10"]
     assert recorded >= 0.99
     assert f"{recorded:.3f}" in cli("models", "--models", str(tmp_path))  # ops see it
 
     # Measured again here, independently of the figure training recorded.
     matrix, _ = artifact.load_features(folder)
-    settings = TrainSettings(exact_below=0)
+    settings = TrainSettings(**manifest["parameters"])  # the weights calibration chose
     signals = pair_signals(
-        load_archive((DEMO,), settings.max_bad_share).articles.reset_index(drop=True)
+        load_archive((DEMO,), settings.max_bad_share).articles.reset_index(drop=True),
+        manifest["calibration"]["category_bonus"],
     )
     rows = np.arange(0, matrix.shape[0], 25)
     exact, _ = rank_block(matrix, rows, signals, settings, exact=True)

@@ -121,8 +121,8 @@ def test_vectoriser_transforms_new_articles_like_the_archive(models: Path, archi
 def test_diversity_reorders_the_top_but_keeps_its_articles(
     tmp_path: Path, archive: Path, models: Path
 ) -> None:
-    train_cli([archive], tmp_path, "--set", "diversity=1")
-    plain, diverse = _live(tmp_path), _live(models)
+    train_cli([archive], tmp_path / "diverse", "--set", "diversity=0.8")
+    plain, diverse = _live(models), _live(tmp_path / "diverse")
     reordered = 0
     for row in range(len(plain.cards)):
         top_plain, top_diverse = plain.index[row][:20], diverse.index[row][:20]

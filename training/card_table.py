@@ -9,7 +9,9 @@ import orjson
 
 from training.packed import Packed
 
-CARD_FIELDS = ("slug", "title", "category", "excerpt", "url", "image", "published_at")
+CARD_FIELDS = (
+    "slug", "title", "category", "excerpt", "url", "image", "published_at", "language",
+)  # fmt: skip
 
 
 class CardTable(Sequence[dict[str, Any]]):

@@ -28,6 +28,7 @@ def build_cards(articles: pd.DataFrame, excerpt_chars: int) -> list[dict[str, An
                 "url": _present(row.url),
                 "image": _present(row.image),
                 "published_at": _present(row.published_at),
+                "language": row.language,
             }
         )
     return cards

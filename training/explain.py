@@ -23,7 +23,8 @@ class WhyTable:
     signals: np.ndarray  # float16 (N, P, 4): text, tags, category, recency multiplier
 
 
-SHARED = 4  # shared features kept per pair
+SHARED_TERMS = 4  # shared text terms kept per pair, heaviest first
+SHARED_TAGS = 2  # shared tags kept per pair: named even when terms weigh more
 SIGNALS = ("text", "tags", "category", "recency")
 
 
@@ -38,7 +39,7 @@ def explain_table(
     """Why each of the first `positions` neighbours of every article was picked: the
     shared features that weigh most, and each signal's part of the score."""
     n, width = index.shape[0], min(positions, index.shape[1])
-    features = np.full((n, width, SHARED), -1, dtype=np.int32)
+    features = np.full((n, width, SHARED_TAGS + SHARED_TERMS), -1, dtype=np.int32)
     parts = np.zeros((n, width, len(SIGNALS)), dtype=np.float16)
     rows, cols = np.nonzero(index[:, :width] >= 0)
     if not len(rows):
@@ -47,20 +48,29 @@ def explain_table(
     shared = matrix[rows].multiply(matrix[targets]).tocsr()
     parts[rows, cols, 0] = np.asarray(shared[:, :text_width].sum(axis=1)).ravel()
     parts[rows, cols, 1] = np.asarray(shared[:, text_width:].sum(axis=1)).ravel()
-    same = (signals.category[rows] >= 0) & (signals.category[rows] == signals.category[targets])
-    parts[rows, cols, 2] = settings.category_weight * same
+    own = signals.category[rows]
+    same = (own >= 0) & (own == signals.category[targets])
+    parts[rows, cols, 2] = np.where(same, signals.category_bonus[np.maximum(own, 0)], 0.0)
     gap = np.abs(signals.days[rows] - signals.days[targets])
     decay = np.where(np.isnan(gap), 0.5, 0.5 ** (gap / settings.recency_half_life_days))
     parts[rows, cols, 3] = (1 - settings.recency_weight) + settings.recency_weight * decay
-    # The top SHARED entries of each product row, without a Python loop over pairs.
+    for block, offset, first, count in (
+        (shared[:, text_width:], text_width, 0, SHARED_TAGS),
+        (shared[:, :text_width], 0, SHARED_TAGS, SHARED_TERMS),
+    ):
+        entry, rank, column = _heaviest(block.tocsr(), count)
+        features[rows[entry], cols[entry], first + rank] = column + offset
+    return WhyTable(features, parts)
+
+
+def _heaviest(shared: sp.csr_matrix, count: int) -> tuple[np.ndarray, ...]:
+    """The `count` heaviest entries of each row, as (row, rank, column), without a Python
+    loop over rows."""
     entry_row = np.repeat(np.arange(shared.shape[0]), np.diff(shared.indptr))
     order = np.lexsort((-shared.data, entry_row))
     rank = np.arange(len(order)) - shared.indptr[entry_row[order]]
-    keep = order[rank < SHARED]
-    features[rows[entry_row[keep]], cols[entry_row[keep]], rank[rank < SHARED]] = shared.indices[
-        keep
-    ]
-    return WhyTable(features, parts)
+    keep = (rank < count) & (shared.data[order] > 0)
+    return entry_row[order][keep], rank[keep], shared.indices[order][keep]
 
 
 def render_why(features: list[int], parts: list[float], names: Sequence[bytes]) -> bytes:

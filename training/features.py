@@ -1,22 +1,29 @@
-"""Features: per-field TF-IDF text vectors and rarity-weighted tag vectors.
+"""Features: per-field TF-IDF text vectors, per language, and calibrated tag vectors.
 
-The two are stacked into one sparse matrix whose row dot products are the blended content
-score `text_weight * cos(text) + tag_weight * cos(tags)`, so the neighbour search needs a
-single sparse product. Category and recency are pairwise, not vector, signals: they are
-applied to the candidates (see `training.neighbours`).
+The two are stacked into one sparse matrix whose row dot products are the content score
+`text_weight * cos(text) + tags(a, b)`, so the neighbour search needs a single sparse
+product. `tags(a, b)` adds, for each tag two articles share, what that tag is worth (see
+`training.calibrate`), averaged over their tags so an article with many tags cannot
+outscore text. Category and recency are pairwise, not vector, signals: they are applied
+to the candidates (see `training.neighbours`).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.preprocessing import normalize
 from sklearn.utils.validation import check_is_fitted
 
+from training import calibrate
+from training.language import Analyzer, article_languages
 from training.records import TEXT_FIELDS
+from training.settings import AUTO
 
 
 def tag_analyzer(tags: list[str]) -> list[str]:
@@ -25,29 +32,33 @@ def tag_analyzer(tags: list[str]) -> list[str]:
 
 
 class ArticleVectorizer(TransformerMixin, BaseEstimator):
-    """Turn an article table into blended, L2-aware content vectors.
+    """Turn an article table into blended content vectors.
 
-    Each text field gets its own `TfidfVectorizer` (sublinear tf, English stop words,
-    document-frequency cut-offs); the field blocks are normalised, weighted by
-    `field_weights` and normalised together, so a long body cannot drown a title. Tags go
-    through a `TfidfVectorizer` over the tag lists, which weights a tag by its rarity.
-    The text and tag blocks are scaled by the square roots of `text_weight` and
-    `tag_weight`, so a dot product of two rows is the weighted sum of the two cosines.
+    One `TfidfVectorizer` learns the vocabulary of all text fields (sublinear tf, each
+    article analysed in its own language: stop words, Snowball stems, n-grams;
+    document-frequency cut-offs); each field's vector is normalised, weighted by
+    `field_weights`, and the sum normalised, so a long body cannot drown a title and a
+    word in a title still matches the same word in a body. The text block is scaled
+    by the square root of `text_weight`. Each tag column holds the square root of what a
+    shared tag adds (`tag_weight`: `"auto"` measures it per tag on the archive, a number
+    is scaled by the tag's rarity), divided by the square root of the article's tag
+    count, so a dot product is text plus the mean worth of the shared tags.
 
-    Fields or tags with no usable vocabulary (an archive without bodies, or without tags)
-    simply contribute nothing.
+    Each article is analysed in its `language` (declared, else detected; `language` is
+    the fallback). Fields or tags with no usable vocabulary simply contribute nothing.
     """
 
     def __init__(
         self,
         *,
         field_weights: dict[str, float] | None = None,
-        text_weight: float = 0.75,
-        tag_weight: float = 0.25,
+        text_weight: float = 1.0,
+        tag_weight: float | str = AUTO,
         ngram_max: int = 2,
         min_df: int = 2,
         max_df: float = 0.3,
         min_tag_count: int = 2,
+        language: str = "en",
     ) -> None:
         self.field_weights = field_weights
         self.text_weight = text_weight
@@ -56,100 +67,131 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
         self.min_df = min_df
         self.max_df = max_df
         self.min_tag_count = min_tag_count
+        self.language = language
 
     def _text_vectorizer(self, n_docs: int) -> TfidfVectorizer:
         # A df cut-off above 1 document only makes sense once there are enough documents.
         return TfidfVectorizer(
+            analyzer=Analyzer(self.ngram_max),
             sublinear_tf=True,
-            stop_words="english",
-            ngram_range=(1, self.ngram_max),
             min_df=min(self.min_df, max(1, n_docs // 10)),
             max_df=self.max_df if n_docs >= 20 else 1.0,
             dtype=np.float32,
         )
 
-    def _fit(self, articles: pd.DataFrame) -> tuple[dict[str, sp.spmatrix], sp.spmatrix | None]:
-        """Fit every part; return the raw field and tag matrices of `articles` on the way."""
-        weights = self.field_weights or {"title": 0.3, "summary": 0.2, "body": 0.5}
+    def _documents(self, articles: pd.DataFrame, field: str) -> list[tuple[str, str]]:
+        languages = article_languages(articles, self.language)
+        return list(zip(languages, articles[field].fillna(""), strict=True))
+
+    def _fit(self, articles: pd.DataFrame) -> tuple[sp.csr_matrix, sp.csr_matrix | None]:
+        """Fit every part; return the text and tag blocks of `articles` on the way."""
+        weights = self.field_weights or {"title": 0.2, "summary": 0.1, "body": 0.7}
         unknown = set(weights) - set(TEXT_FIELDS)
         if unknown:
             raise ValueError(f"unknown text fields in field_weights: {sorted(unknown)}")
         n_docs = len(articles)
-        self.text_vectorizers_: dict[str, TfidfVectorizer] = {}
-        fields: dict[str, sp.spmatrix] = {}
-        for name, weight in weights.items():
-            if weight <= 0:
-                continue
-            vectorizer = self._text_vectorizer(n_docs)
-            try:
-                fields[name] = vectorizer.fit_transform(articles[name])
-            except ValueError:  # empty vocabulary: the field is blank across the archive
-                continue
-            self.text_vectorizers_[name] = vectorizer
-        self.field_weights_ = {name: weights[name] for name in self.text_vectorizers_}
-        self.tag_vectorizer_: TfidfVectorizer | None = TfidfVectorizer(
+        used = [
+            name for name, weight in weights.items()
+            if weight > 0 and articles[name].fillna("").str.strip().ne("").any()
+        ]  # fmt: skip
+        self.field_weights_ = {name: weights[name] for name in used}
+        # One vocabulary for every field, so a word in one article's title matches the
+        # same word in another's summary; each field keeps its own weight.
+        whole = articles[used].fillna("").agg(" ".join, axis=1) if used else articles["title"]
+        self.text_vectorizer_: TfidfVectorizer | None = self._text_vectorizer(n_docs)
+        try:
+            self.text_vectorizer_.fit(self._documents(articles.assign(_whole=whole), "_whole"))
+        except ValueError:  # empty vocabulary: nothing but stop words and one-letter words
+            self.text_vectorizer_ = None
+        text = self._text(articles)
+        self.tag_vectorizer_: CountVectorizer | None = CountVectorizer(
             analyzer=tag_analyzer,
             min_df=min(self.min_tag_count, max(1, n_docs // 10)),
+            binary=True,
             dtype=np.float32,
         )
         try:
-            tags = self.tag_vectorizer_.fit_transform(articles["tags"])
+            members = self.tag_vectorizer_.fit_transform(articles["tags"]).tocsr()
         except ValueError:  # no tag is used often enough
-            self.tag_vectorizer_, tags = None, None
-        return fields, tags
+            self.tag_vectorizer_, self.tag_scores_ = None, np.zeros(0)
+            self.tag_calibration_: dict[str, Any] = {"groups": 0}
+            return text, None
+        names = list(self.tag_vectorizer_.get_feature_names_out())
+        sizes = np.asarray(members.sum(axis=0)).ravel()
+        if self.tag_weight == AUTO:
+            lift, _ = calibrate.group_lifts(text, members, calibrate.baseline(text))
+            self.tag_scores_ = lift
+        else:
+            idf = np.log(n_docs / sizes)
+            largest = np.log(n_docs / max(1, min(sizes.min(), self.min_tag_count)))
+            self.tag_scores_ = float(self.tag_weight) * idf / max(largest, 1e-12)
+        self.tag_calibration_ = calibrate.summary(names, self.tag_scores_, sizes)
+        return text, self._tags(members)
 
-    def _combine(
-        self, n: int, fields: dict[str, sp.spmatrix], tags: sp.spmatrix | None
-    ) -> sp.csr_matrix:
-        blocks = [np.sqrt(self.field_weights_[name]) * normalize(m) for name, m in fields.items()]
-        text = (
-            normalize(sp.hstack(blocks, format="csr", dtype=np.float32))
-            if blocks
-            else sp.csr_matrix((n, 0), dtype=np.float32)
+    def _text(self, articles: pd.DataFrame) -> sp.csr_matrix:
+        """Unit text vectors: each field's TF-IDF normalised, weighted, summed, normalised."""
+        if self.text_vectorizer_ is None:
+            return sp.csr_matrix((len(articles), 0), dtype=np.float32)
+        total = sp.csr_matrix(
+            (len(articles), len(self.text_vectorizer_.vocabulary_)), dtype=np.float32
         )
+        for name, weight in self.field_weights_.items():
+            field = self.text_vectorizer_.transform(self._documents(articles, name))
+            total = total + weight * normalize(field)
+        return normalize(total.tocsr()).astype(np.float32)
+
+    def _tags(self, members: sp.csr_matrix) -> sp.csr_matrix:
+        counts = np.asarray(members.sum(axis=1)).ravel()
+        rows = sp.diags(1 / np.sqrt(np.maximum(counts, 1)))
+        return (rows @ members @ sp.diags(np.sqrt(self.tag_scores_))).astype(np.float32).tocsr()
+
+    def _combine(self, text: sp.csr_matrix, tags: sp.csr_matrix | None) -> sp.csr_matrix:
         if tags is None:
-            tags = sp.csr_matrix((n, 0), dtype=np.float32)
-        parts = [np.sqrt(self.text_weight) * text, np.sqrt(self.tag_weight) * tags]
+            tags = sp.csr_matrix((text.shape[0], 0), dtype=np.float32)
+        parts = [np.sqrt(self.text_weight) * text, tags]
         return sp.hstack(parts, format="csr", dtype=np.float32)
 
     def fit(self, articles: pd.DataFrame, y: None = None) -> ArticleVectorizer:
-        """Learn each field's vocabulary and idf, and the tag vocabulary."""
+        """Learn each field's vocabulary and idf, and what each tag is worth."""
         self._fit(articles)
         return self
 
     def fit_transform(self, articles: pd.DataFrame, y: None = None) -> sp.csr_matrix:
         """`fit` then `transform`, tokenising the archive once."""
-        return self._combine(len(articles), *self._fit(articles))
+        return self._combine(*self._fit(articles))
 
     def text_part(self, vectors: sp.csr_matrix) -> sp.csr_matrix:
         """The unit-length text vectors inside blended `vectors` (tags left out)."""
-        check_is_fitted(self, "text_vectorizers_")
-        width = sum(len(v.vocabulary_) for v in self.text_vectorizers_.values())
+        check_is_fitted(self, "field_weights_")
+        width = self._text_width()
         return (
             vectors[:, :width] / np.sqrt(self.text_weight) if self.text_weight else vectors[:, :0]
         )
 
+    def _text_width(self) -> int:
+        return len(self.text_vectorizer_.vocabulary_) if self.text_vectorizer_ else 0
+
     def transform(self, articles: pd.DataFrame) -> sp.csr_matrix:
-        """Blended content vectors: dot products are weighted text + tag cosines."""
-        check_is_fitted(self, "text_vectorizers_")
-        fields = {name: v.transform(articles[name]) for name, v in self.text_vectorizers_.items()}
-        tags = self.tag_vectorizer_.transform(articles["tags"]) if self.tag_vectorizer_ else None
-        return self._combine(len(articles), fields, tags)
+        """Blended content vectors: dot products are weighted text cosine + shared tags."""
+        check_is_fitted(self, "field_weights_")
+        text = self._text(articles)
+        if self.tag_vectorizer_ is None:
+            return self._combine(text, None)
+        return self._combine(text, self._tags(self.tag_vectorizer_.transform(articles["tags"])))
 
     def feature_names(self) -> list[str]:
-        """Names of the columns of `transform`'s output: `field:term` and `tag:name`."""
-        check_is_fitted(self, "text_vectorizers_")
-        names = [
-            f"{field}:{term}"
-            for field, vectorizer in self.text_vectorizers_.items()
-            for term in vectorizer.get_feature_names_out()
-        ]
+        """Names of the columns of `transform`'s output: `text:term` and `tag:name`."""
+        check_is_fitted(self, "field_weights_")
+        names = []
+        if self.text_vectorizer_ is not None:
+            names = [f"text:{term}" for term in self.text_vectorizer_.get_feature_names_out()]
         if self.tag_vectorizer_ is not None:
             names += [f"tag:{tag}" for tag in self.tag_vectorizer_.get_feature_names_out()]
         return names
 
     def vocabulary_size(self) -> int:
         """Number of text terms plus tags the model knows."""
-        check_is_fitted(self, "text_vectorizers_")
-        size = sum(len(v.vocabulary_) for v in self.text_vectorizers_.values())
-        return size + (len(self.tag_vectorizer_.vocabulary_) if self.tag_vectorizer_ else 0)
+        check_is_fitted(self, "field_weights_")
+        return self._text_width() + (
+            len(self.tag_vectorizer_.vocabulary_) if self.tag_vectorizer_ else 0
+        )

@@ -13,7 +13,7 @@ Blocks are independent, so joblib runs them in parallel processes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,6 +37,9 @@ class PairSignals:
     category: np.ndarray  # int32 category code, -1 when none
     days: np.ndarray  # float64 days since epoch, NaN when undated
     order: np.ndarray  # int64 tie-break rank: lower wins (newer, then slug)
+    category_bonus: np.ndarray  # float64 per category code: what sharing it adds
+    language: np.ndarray  # int32 language code: lists never cross languages
+    category_names: tuple[str, ...] = ()  # case-folded, by code
 
 
 @dataclass(frozen=True)
@@ -47,19 +50,44 @@ class Neighbours:
     score: np.ndarray  # float32 (N, K), 0 where index is -1
 
 
-def pair_signals(articles: pd.DataFrame) -> PairSignals:
-    """Category codes, publication days and the tie-break order of an article table."""
-    categories = articles["category"].fillna("").str.casefold()
-    codes, _ = pd.factorize(categories.where(categories != "", None), use_na_sentinel=True)
+def publication_days(articles: pd.DataFrame) -> pd.Series:
+    """Days since the epoch of each article's publication, NaN when undated."""
     stamps = pd.to_datetime(articles["published_at"], format="ISO8601")
-    days = (stamps - pd.Timestamp("1970-01-01")) / pd.Timedelta(days=1)
+    return (stamps - pd.Timestamp("1970-01-01")) / pd.Timedelta(days=1)
+
+
+def category_names(articles: pd.DataFrame) -> pd.Series:
+    """Each article's category, case-folded ("" for none): the category signal's key."""
+    return articles["category"].fillna("").astype(str).str.casefold()
+
+
+def pair_signals(
+    articles: pd.DataFrame, category_bonus: Mapping[str, float] | float = 0.0
+) -> PairSignals:
+    """Category codes, publication days, languages and the tie-break order of an article
+    table; `category_bonus` is what a shared category adds (per category, or one value)."""
+    categories = category_names(articles)
+    codes, names = pd.factorize(categories.where(categories != "", None), use_na_sentinel=True)
+    bonus = np.array(
+        [
+            category_bonus.get(name, 0.0) if isinstance(category_bonus, Mapping)
+            else category_bonus
+            for name in names
+        ],
+        dtype=np.float64,
+    )  # fmt: skip
+    languages, _ = pd.factorize(articles["language"])
+    days = publication_days(articles)
     # Ties go to the newer article, then to the slug in alphabetical order.
     by_age = articles.assign(_days=days.fillna(-np.inf)).sort_values(
         ["_days", "slug"], ascending=[False, True]
     )
     order = np.empty(len(articles), dtype=np.int64)
     order[by_age.index.to_numpy()] = np.arange(len(articles))
-    return PairSignals(codes.astype(np.int32), days.to_numpy(dtype=np.float64), order)
+    return PairSignals(
+        codes.astype(np.int32), days.to_numpy(dtype=np.float64), order,
+        bonus, languages.astype(np.int32), tuple(names),
+    )  # fmt: skip
 
 
 def rescore(
@@ -67,17 +95,20 @@ def rescore(
     s: TrainSettings,
 ) -> np.ndarray:  # fmt: skip
     """Final scores of `rows` with `cols` (one row and its columns, or a column of rows and
-    a matrix of columns): content plus category, times recency (symmetric)."""
+    a matrix of columns): content plus category, times recency (symmetric); -inf across
+    languages."""
     score = content.astype(np.float64)
     category = signals.category
-    if s.category_weight:
+    if signals.category_bonus.any():
         own = category[rows]
-        score += s.category_weight * ((category[cols] == own) & (own >= 0))
+        same = (category[cols] == own) & (own >= 0)
+        score += np.where(same, signals.category_bonus[np.maximum(own, 0)], 0.0)
     if s.recency_weight:
         gap = np.abs(signals.days[cols] - signals.days[rows])
         # Unknown age: counted as one half-life apart, neither favoured nor buried.
         decay = np.where(np.isnan(gap), 0.5, 0.5 ** (gap / s.recency_half_life_days))
         score *= (1.0 - s.recency_weight) + s.recency_weight * decay
+    score = np.where(signals.language[cols] == signals.language[rows], score, -np.inf)
     return np.round(score, SCORE_DECIMALS)
 
 
@@ -210,8 +241,9 @@ def rank_block(
     cols, content = np.take_along_axis(cols, pick, 1), np.take_along_axis(content, pick, 1)
     final = np.where(cols >= 0, rescore(rows[:, None], cols, content, signals, s), -np.inf)
     best = _ranked(final, cols, signals.order, s.neighbours)
-    index = np.take_along_axis(cols, best, 1)
-    score = np.where(index >= 0, np.take_along_axis(final, best, 1), 0).astype(np.float32)
+    kept = np.take_along_axis(final, best, 1)
+    index = np.where(np.isfinite(kept), np.take_along_axis(cols, best, 1), -1)
+    score = np.where(index >= 0, kept, 0).astype(np.float32)
     if index.shape[1] < s.neighbours:  # fewer candidates than K: pad
         pad = s.neighbours - index.shape[1]
         index = np.pad(index, ((0, 0), (0, pad)), constant_values=-1)

@@ -20,6 +20,7 @@ import scipy.sparse as sp
 
 from training.artifact import LoadedModel
 from training.cards import build_cards
+from training.language import article_languages, language_code
 from training.neighbours import pair_signals, rank_block, rescore
 from training.settings import TrainSettings
 
@@ -60,6 +61,7 @@ def build_overlay(
         return Overlay(removed=removed)
     settings = model_settings(model)
     n, new = len(model.cards), pd.DataFrame(records).reset_index(drop=True)
+    new["language"] = article_languages(new, language_code(settings.language) or "en")
     replaced = [model.rows[s] for s in [*new["slug"], *removed] if s in model.rows]
     keep = np.ones(n, dtype=np.float32)
     keep[replaced] = 0  # an updated or deleted article's old vector matches nothing
@@ -67,7 +69,8 @@ def build_overlay(
     matrix = sp.vstack([sp.diags(keep) @ features, fresh], format="csr")
     cards = build_cards(new, settings.excerpt_chars)
     everyone = [*model.cards, *cards]
-    signals = pair_signals(pd.DataFrame(everyone)[["slug", "category", "published_at"]])
+    table = pd.DataFrame(everyone)[["slug", "category", "published_at", "language"]]
+    signals = pair_signals(table, model.manifest.get("calibration", {}).get("category_bonus", 0.0))
     index, score = rank_block(matrix, np.arange(n, n + len(cards)), signals, settings)
 
     own = {}

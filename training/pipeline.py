@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -15,14 +16,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from training import artifact, registry
+from training import artifact, calibrate, registry
 from training.archive import Archive, RowError, load_archive
 from training.cards import build_cards
 from training.evaluate import evaluate
 from training.explain import explain_table, render_table
 from training.features import ArticleVectorizer
 from training.hygiene import cap_hubs, collapse_duplicates, diversify, duplicate_groups
-from training.neighbours import PairSignals, pair_signals, rank_neighbours, search_recall
+from training.language import article_languages, language_code
+from training.neighbours import (
+    PairSignals,
+    category_names,
+    pair_signals,
+    publication_days,
+    rank_neighbours,
+    search_recall,
+)
 from training.provenance import library_versions
 from training.settings import TrainSettings
 
@@ -107,6 +116,7 @@ def build_version(
         source.archives, settings.max_bad_share, source.ingested, source.deleted
     )
     articles = archive.articles.reset_index(drop=True)
+    articles["language"] = article_languages(articles, language_code(settings.language) or "en")
     mark = lap("load", mark)
 
     vectorizer = ArticleVectorizer(
@@ -121,11 +131,25 @@ def build_version(
         min_df=settings.min_df,
         max_df=settings.max_df,
         min_tag_count=settings.min_tag_count,
+        language=language_code(settings.language) or "en",
     )
     matrix = vectorizer.fit_transform(articles)
+    text = vectorizer.text_part(matrix)
+    weights = calibrate.blend(
+        text, category_names(articles), publication_days(articles).to_numpy(dtype=np.float64),
+        settings.category_weight, settings.recency_weight, settings.recency_half_life_days,
+    )  # fmt: skip
+    # From here on recency is a number: the one measured, or the one given.
+    settings = dataclasses.replace(settings, recency_weight=weights.recency_weight)
+    calibration = {
+        **weights.evidence,
+        "tags": vectorizer.tag_calibration_,
+        "category_bonus": weights.category_bonus,
+        "recency_weight": round(weights.recency_weight, 4),
+    }
     mark = lap("features", mark)
 
-    signals = pair_signals(articles)
+    signals = pair_signals(articles, weights.category_bonus)
     neighbours = rank_neighbours(matrix, signals, settings, progress("neighbours", len(articles)))
     mark = lap("neighbours", mark)
     recall = search_recall(matrix, neighbours.index, signals, settings, settings.recall_sample)
@@ -133,7 +157,6 @@ def build_version(
     index, score = neighbours.index, neighbours.score
     # A near-duplicate pair's stored score cannot be below this, whatever its dates.
     lowest = settings.duplicate_threshold * settings.text_weight * (1 - settings.recency_weight)
-    text = vectorizer.text_part(matrix)
     story = duplicate_groups(
         text, index, score, signals.days, settings.duplicate_threshold, prefilter=lowest
     )
@@ -166,6 +189,7 @@ def build_version(
         "libraries": library_versions(LIBRARIES),
         "vocabulary": vectorizer.vocabulary_size(),
         "evaluation": figures,
+        "calibration": calibration,
         "timings": timings,
     }
     folder = artifact.write_model(

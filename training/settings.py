@@ -11,34 +11,65 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from training.language import language_code
+
+AUTO = "auto"  # a blend weight measured on the archive at train time (training.calibrate)
+
 
 def _setting(default: Any, help: str) -> Any:
     return field(default=default, metadata={"help": help})
+
+
+def _parse(name: str, default: Any, text: str) -> Any:
+    """A setting's text value as the type of its default (`auto` where that is allowed)."""
+    if default == AUTO:
+        if text.strip().casefold() == AUTO:
+            return AUTO
+        kind: type = float
+    else:
+        kind = type(default)
+    try:
+        return kind(text)
+    except ValueError:
+        allowed = f"{kind.__name__} or {AUTO}" if default == AUTO else kind.__name__
+        raise ValueError(f"setting {name!r} needs a {allowed}, got {text!r}") from None
 
 
 @dataclass(frozen=True)
 class TrainSettings:
     """Parameters of one training run; frozen so a run cannot change them half-way."""
 
-    title_weight: float = _setting(0.3, "Share of the text signal given to the title.")
-    summary_weight: float = _setting(0.3, "Share of the text signal given to the summary (dek).")
+    title_weight: float = _setting(0.2, "Share of the text signal given to the title.")
+    summary_weight: float = _setting(0.1, "Share of the text signal given to the summary (dek).")
     body_weight: float = _setting(
-        0.5, "Share of the text signal given to the body (shared out again when it is empty)."
+        0.7, "Share of the text signal given to the body (shared out again when it is empty)."
     )
-    text_weight: float = _setting(0.75, "Blend weight of text similarity (TF-IDF cosine).")
-    tag_weight: float = _setting(
-        0.25, "Blend weight of tag similarity (cosine of rarity-weighted tags)."
+    text_weight: float = _setting(1.0, "Blend weight of text similarity (TF-IDF cosine).")
+    tag_weight: float | str = _setting(
+        AUTO,
+        "Score a shared tag adds. auto: what the tag is worth on this archive (how much more "
+        "text-similar its articles are than random pairs, shrunk for small tags; noise tags "
+        "add nothing); a number: that much times the tag's rarity (idf / largest idf).",
     )
-    category_weight: float = _setting(
-        0.05, "Score added when two articles share a category (case-insensitive)."
+    category_weight: float | str = _setting(
+        AUTO,
+        "Score a shared category adds (case-insensitive). auto: measured per category like "
+        "tags; a number: that much for every category.",
     )
-    recency_weight: float = _setting(
-        0.3,
-        "Share of the score that decays with the time between two articles "
-        "(0 turns recency off; an undated pair counts as one half-life apart).",
+    recency_weight: float | str = _setting(
+        AUTO,
+        "Share of the score that decays with the time between two articles (0 turns recency "
+        "off; an undated pair counts as one half-life apart). auto: how much less "
+        "text-similar articles two half-lives apart are than articles close in time, at most "
+        "0.5.",
     )
     recency_half_life_days: float = _setting(
         365.0, "Days between two articles after which the decaying share is halved."
+    )
+    language: str = _setting(
+        "en",
+        "Language of articles that declare none and whose own language cannot be told from "
+        "their stop words (ISO 639-1 code).",
     )
     ngram_max: int = _setting(2, "Longest word n-gram in the text features (1 = words only).")
     min_df: int = _setting(2, "Ignore terms found in fewer articles than this.")
@@ -70,7 +101,7 @@ class TrainSettings:
         "only the newest (1.01 turns it off).",
     )
     diversity: float = _setting(
-        0.8,
+        1.0,
         "MMR balance for the top 20 of each list: 1 ranks by relevance alone, lower values "
         "trade relevance for variety (e.g. 0.8).",
     )
@@ -112,17 +143,12 @@ class TrainSettings:
 
     def with_overrides(self, overrides: dict[str, str]) -> TrainSettings:
         """A copy with `overrides` (names to text values) parsed to each setting's type."""
-        types = {f.name: type(f.default) for f in dataclasses.fields(self)}
+        defaults = {f.name: f.default for f in dataclasses.fields(self)}
         parsed: dict[str, Any] = {}
         for name, text in overrides.items():
-            if name not in types:
+            if name not in defaults:
                 raise ValueError(f"unknown training setting {name!r}")
-            try:
-                parsed[name] = types[name](text)
-            except ValueError:
-                raise ValueError(
-                    f"setting {name!r} needs a {types[name].__name__}, got {text!r}"
-                ) from None
+            parsed[name] = _parse(name, defaults[name], text)
         return dataclasses.replace(self, **parsed).validated()
 
     def validated(self) -> TrainSettings:
@@ -135,13 +161,16 @@ class TrainSettings:
             raise ValueError("need 0 < query_mass <= 1 and search_pool >= candidates")
         if not 0 < self.max_df <= 1:
             raise ValueError("max_df must be in (0, 1]")
-        if not 0 <= self.recency_weight <= 1:
+        if self.recency_weight != AUTO and not 0 <= float(self.recency_weight) <= 1:
             raise ValueError("recency_weight must be in [0, 1]")
         weights = (self.title_weight, self.summary_weight, self.body_weight)
         if min(weights) < 0 or sum(weights) == 0:
             raise ValueError("field weights must be >= 0 and not all 0")
-        if min(self.text_weight, self.tag_weight, self.category_weight) < 0:
+        blend = [self.text_weight, self.tag_weight, self.category_weight]
+        if min(float(w) for w in blend if w != AUTO) < 0:
             raise ValueError("blend weights must be >= 0")
+        if language_code(self.language) is None:
+            raise ValueError(f"language: no analyser for {self.language!r}")
         if self.keep_versions < 1 or self.chunk_size < 1 or self.ngram_max < 1:
             raise ValueError("keep_versions, chunk_size and ngram_max must be >= 1")
         return self

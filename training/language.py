@@ -1,0 +1,116 @@
+"""Languages: each article's language, and the analyser that turns its text into terms.
+
+An article's language is its `language` field (an ISO 639-1 code or an English name,
+`fr`, `fr-CA` and `French` alike), else detected from its own stop words. Each language
+gets its own stop words and Snowball stemmer, so inflected forms ("elections",
+"election") become one term and a French "les" is not an English term.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+import pandas as pd
+import Stemmer
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+from stop_words import LANGUAGE_MAPPING, get_stop_words
+
+DEFAULT = "en"  # what an article without a detectable language is taken to be
+TOKEN = re.compile(r"(?u)\b\w\w+\b")
+DETECT_CHARS = 2000  # enough text to detect a language; long bodies add nothing
+MIN_STOP_HITS = 1.0  # less stop-word evidence than this says nothing about the language
+
+# Languages with both a stop-word list and a Snowball stemmer, by ISO 639-1 code.
+LANGUAGES = {
+    code: name
+    for code, name in LANGUAGE_MAPPING.items()
+    if name in Stemmer.algorithms() and code != "nb"
+} | {"no": "norwegian"}
+_BY_NAME = {name: code for code, name in LANGUAGES.items()}
+
+
+def language_code(value: object) -> str | None:
+    """The ISO 639-1 code of a declared language (`fr`, `fr-CA`, `French`), None if
+    it is empty or not one Relata has an analyser for."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip().casefold().replace("_", "-")
+    primary = text.split("-", 1)[0]
+    if primary in LANGUAGES:
+        return primary
+    return _BY_NAME.get(text)
+
+
+@cache
+def stop_words(code: str) -> frozenset[str]:
+    """The stop words of a language (scikit-learn's list for English)."""
+    if code == "en":
+        return frozenset(ENGLISH_STOP_WORDS)
+    return frozenset(get_stop_words(LANGUAGES[code]))
+
+
+@cache
+def _detection_words() -> dict[str, tuple[str, ...]]:
+    """Each stop word with the languages whose list holds it."""
+    owners: dict[str, list[str]] = {}
+    for code in LANGUAGES:
+        for word in stop_words(code):
+            owners.setdefault(word, []).append(code)
+    return {word: tuple(codes) for word, codes in owners.items()}
+
+
+def detect(text: str, default: str = DEFAULT) -> str:
+    """The language whose stop words `text` uses most (a word shared by several lists
+    counts a share to each); `default` when too few stop words say anything."""
+    words = _detection_words()
+    hits: dict[str, float] = {}
+    for token in TOKEN.findall(text[:DETECT_CHARS].casefold()):
+        codes = words.get(token, ())
+        for code in codes:
+            hits[code] = hits.get(code, 0.0) + 1 / len(codes)
+    if not hits:
+        return default
+    best = max(hits, key=lambda code: (hits[code], code == default))
+    # Another language than the archive's own must win clearly: a short English headline
+    # can hold more Spanish-looking words than English ones by chance.
+    margin = MIN_STOP_HITS + 2 * hits.get(default, 0.0)
+    return best if best == default or hits[best] >= margin else default
+
+
+def article_languages(articles: pd.DataFrame, default: str) -> list[str]:
+    """Each article's analyser: its declared language, else the one its text shows."""
+    languages = []
+    for row in articles[["language", "title", "summary", "body"]].itertuples(index=False):
+        declared = language_code(row.language)
+        if declared is None:
+            text = " ".join(part for part in row[1:] if isinstance(part, str))
+            declared = detect(text, default)
+        languages.append(declared)
+    return languages
+
+
+class Analyzer:
+    """Terms of one `(language, text)` document: lower-cased words without the
+    language's stop words, stemmed, then word n-grams up to `ngram_max`.
+
+    A plain class with one parameter so a fitted vectoriser can be rebuilt from its
+    recorded settings (nothing pickled)."""
+
+    def __init__(self, ngram_max: int = 2) -> None:
+        self.ngram_max = ngram_max
+
+    def __call__(self, document: tuple[str, str]) -> list[str]:
+        code, text = document
+        words = _stemmer(code).stemWords(
+            [w for w in TOKEN.findall(text.casefold()) if w not in stop_words(code)]
+        )
+        terms = list(words)
+        for n in range(2, self.ngram_max + 1):
+            terms += [" ".join(words[i : i + n]) for i in range(len(words) - n + 1)]
+        return terms
+
+
+@cache
+def _stemmer(code: str) -> Stemmer.Stemmer:
+    return Stemmer.Stemmer(LANGUAGES[code])
