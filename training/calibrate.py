@@ -1,30 +1,43 @@
 """Calibration: what each signal besides text is worth on this archive, measured without
 labels.
 
-The yardstick is the text itself. Articles that share a tag (or a category) are, on
-average, more text-similar than two random articles by some amount; that lift, in cosine
-units, is what sharing the tag adds to a pair's score. A tag stuck on half the archive,
-or tags handed out at random, lift nothing and so add nothing; a tag whose articles are
-about one subject adds a lot. Small groups are shrunk towards zero, since a handful of
-pairs can look coherent by chance. Recency is measured the same way: how much less
-text-similar articles far apart in time are than articles close in time.
+The yardstick is the text itself, split in two. Each article's words go alternately to
+two halves; the blend (tags, category, recency) is chosen so that neighbours picked with
+one half are as text-similar as possible on the other half. A signal that says
+something about what articles are about makes those held-out halves agree more; tags
+handed out at random, or stuck on half the archive, make them agree less and end up
+with no weight at all. No label is used, so nothing is tuned towards the benchmark's
+relevance judgements.
+
+Within a signal, each tag (or category) is worth the log of how much more text-similar
+its articles are than two random articles, shrunk for small groups: a rare, coherent tag
+says a lot, a common or incoherent one nothing. Calibration scales those worths.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from training.records import TEXT_FIELDS
 from training.settings import AUTO
 
-SHRINK = 5  # members at which a group's measured lift counts half
-MAX_RECENCY = 0.5  # calibrated recency never decides more than half of a score
-RECENCY_SAMPLE = (2000, 20000)  # articles × articles compared to measure recency
-MIN_PAIRS = 1000  # fewer sampled pairs than this in a time band measure nothing
+if TYPE_CHECKING:
+    from training.features import ArticleVectorizer
+
+SHRINK = 5  # members at which a group's measured worth counts half
+QUERIES = 1000  # articles whose held-out neighbours decide the blend
+BLOCK = 25  # queries scored together (a dense block of BLOCK × archive scores)
+POOL = 100  # candidates per query kept from each ranking (text alone, strongest blend)
+TOP = 10  # neighbours whose held-out similarity counts
+TOLERANCE = 0.0025  # a simpler blend within this share of the best one wins
+TAG_SCALES = (0.0, 0.01, 0.02, 0.04, 0.08, 0.16)
+CATEGORY_SCALES = (0.0, 0.01, 0.02, 0.04, 0.08, 0.16)
+RECENCY_WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.5)
 
 
 def baseline(text: sp.csr_matrix) -> float:
@@ -37,97 +50,159 @@ def baseline(text: sp.csr_matrix) -> float:
     return float((total @ total - squares) / (n * (n - 1)))
 
 
-def group_lifts(
-    text: sp.csr_matrix, members: sp.csr_matrix, base: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per group (column of the 0/1 `members`): the shrunk lift of its articles' mean
-    pairwise text cosine over `base`, and the raw mean itself."""
+def group_worth(text: sp.csr_matrix, members: sp.csr_matrix, base: float) -> np.ndarray:
+    """Per group (column of the 0/1 `members`): log of how much more text-similar its
+    articles are, pair by pair, than random articles (0 if not), shrunk for small groups."""
     members = (members > 0).astype(np.float64).tocsc()
     sizes = np.asarray(members.sum(axis=0)).ravel()
     sums = (members.T @ text).tocsr()
     squared = np.asarray(sums.multiply(sums).sum(axis=1)).ravel()
     own = np.asarray(members.T @ np.asarray(text.multiply(text).sum(axis=1))).ravel()
     pairs = sizes * (sizes - 1)
-    within = np.where(pairs > 0, (squared - own) / np.maximum(pairs, 1), base)
-    lift = np.clip(within - base, 0, None) * sizes / (sizes + SHRINK)
-    return lift, within
+    within = np.where(pairs > 0, (squared - own) / np.maximum(pairs, 1), 0.0)
+    ratio = within / base if base > 0 else np.ones_like(within)
+    return np.log(np.maximum(ratio, 1.0)) * sizes / (sizes + SHRINK)
 
 
-def recency_weight(
-    text: sp.csr_matrix, days: np.ndarray, half_life: float, seed: int = 0
-) -> tuple[float, dict[str, Any]]:
-    """The share of the score recency should decide, from how much text similarity falls
-    between pairs under half a half-life apart and pairs over two half-lives apart."""
-    dated = np.flatnonzero(~np.isnan(days))
-    rng = np.random.default_rng(seed)
-    rows = rng.permutation(dated)[: RECENCY_SAMPLE[0]]
-    cols = rng.permutation(dated)[: RECENCY_SAMPLE[1]]
-    if len(rows) < 2:
-        return 0.0, {"measured": False, "reason": "too few dated articles"}
-    cosine = (text[rows] @ text[cols].T).toarray()
-    gap = np.abs(days[rows][:, None] - days[cols][None, :])
-    other = rows[:, None] != cols[None, :]
-    near = other & (gap < half_life / 2)
-    far = other & (gap > 2 * half_life)
-    if near.sum() < MIN_PAIRS or far.sum() < MIN_PAIRS:
-        return 0.0, {"measured": False, "reason": "the archive spans too little time"}
-    near_mean, far_mean = float(cosine[near].mean()), float(cosine[far].mean())
-    weight = float(np.clip(1 - far_mean / near_mean, 0, MAX_RECENCY)) if near_mean > 0 else 0.0
-    return weight, {
-        "measured": True,
-        "near_mean_cosine": round(near_mean, 5),
-        "far_mean_cosine": round(far_mean, 5),
-    }
-
-
-def summary(names: list[str], lift: np.ndarray, sizes: np.ndarray, top: int = 10) -> dict:
-    """What a group calibration found, for the manifest: the mean lift a shared member
-    brings (weighted by how many pairs share it) and the groups that weigh most."""
-    pairs = sizes * (sizes - 1)
-    mean = float((lift * pairs).sum() / pairs.sum()) if pairs.sum() else 0.0
-    order = np.argsort(-lift, kind="stable")[:top]
-    return {
-        "groups": len(names),
-        "mean_added_score": round(mean, 5),
-        "largest": {names[i]: round(float(lift[i]), 5) for i in order if lift[i] > 0},
-    }
+def halves(articles: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Two copies of `articles` whose text fields hold every other word each."""
+    first, second = articles.copy(), articles.copy()
+    for name in TEXT_FIELDS:
+        words = articles[name].fillna("").str.split()
+        first[name] = words.map(lambda w: " ".join(w[0::2]))
+        second[name] = words.map(lambda w: " ".join(w[1::2]))
+    return first, second
 
 
 @dataclass(frozen=True)
 class Blend:
-    """The pairwise signals' weights for one archive, and what they were measured from."""
+    """The non-text signals' weights for one archive, and what they were measured from."""
 
+    tag_scale: float  # multiplies each tag's worth
     category_bonus: dict[str, float] | float  # per case-folded category, or one for all
     recency_weight: float
     evidence: dict[str, Any]
 
 
+def _candidates(rows: np.ndarray, half: sp.csr_matrix, extra: Any, pool: int) -> np.ndarray:
+    """Each query's candidates: its best `pool` by text alone and by text plus `extra`."""
+    text = (half[rows] @ half.T).toarray()
+    text[np.arange(len(rows)), rows] = -np.inf
+    pools = [np.argpartition(-score, pool - 1, axis=1)[:, :pool] for score in (text, text + extra)]
+    return np.concatenate(pools, axis=1)
+
+
+def _pair(matrix: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """Row-by-row dot products of `matrix[rows]` with `matrix[cols[i]]` (a query block)."""
+    return np.stack(
+        [np.asarray((matrix[cols[i]] @ matrix[row].T).todense()).ravel()
+         for i, row in enumerate(rows)]
+    )  # fmt: skip
+
+
 def blend(
+    vectorizer: ArticleVectorizer,
+    articles: pd.DataFrame,
     text: sp.csr_matrix,
+    members: sp.csr_matrix | None,
     categories: pd.Series,
     days: np.ndarray,
-    category_weight: float | str,
-    recency: float | str,
-    half_life: float,
+    settings: Any,
+    seed: int = 0,
 ) -> Blend:
-    """Category and recency weights: measured on the archive where they are `auto`,
-    taken as given otherwise (`categories` case-folded, "" for none)."""
+    """Tag scale, category bonus and recency weight: chosen on held-out text halves where
+    the setting is `auto`, taken as given otherwise (`categories` case-folded, "" for
+    none; `days` NaN when undated; `text` the articles' unit text vectors)."""
+    first, second = (vectorizer.text_vectors(half) for half in halves(articles))
     base = baseline(text)
-    evidence: dict[str, Any] = {"baseline_cosine": round(base, 5)}
-    if category_weight == AUTO:
-        codes, names = pd.factorize(categories.where(categories != "", None))
-        rows = np.flatnonzero(codes >= 0)
-        members = sp.csr_matrix(
-            (np.ones(len(rows)), (rows, codes[rows])), shape=(text.shape[0], len(names))
-        )
-        lift, _ = group_lifts(text, members, base)
-        sizes = np.asarray(members.sum(axis=0)).ravel()
-        bonus: dict[str, float] | float = dict(zip(names, lift.tolist(), strict=True))
-        evidence["category"] = summary(list(names), lift, sizes)
-    else:
-        bonus = float(category_weight)
-    if recency == AUTO:
-        weight, evidence["recency"] = recency_weight(text, days, half_life)
-    else:
-        weight = float(recency)
-    return Blend(bonus, weight, evidence)
+    n = text.shape[0]
+    codes, names = pd.factorize(categories.where(categories != "", None))
+    labelled = np.flatnonzero(codes >= 0)
+    category_members = sp.csr_matrix(
+        (np.ones(len(labelled)), (labelled, codes[labelled])), shape=(n, len(names))
+    )
+    category_worth = group_worth(text, category_members, base)
+    tags = (
+        vectorizer.tag_vectors(members, scale=1.0)
+        if members is not None and len(vectorizer.tag_worth_)
+        else None
+    )
+    grids = {
+        "tags": TAG_SCALES if settings.tag_weight == AUTO and tags is not None else (1.0,),
+        "category": CATEGORY_SCALES if settings.category_weight == AUTO else (1.0,),
+        "recency": RECENCY_WEIGHTS
+        if settings.recency_weight == AUTO
+        else (float(settings.recency_weight),),
+    }
+    if settings.category_weight != AUTO:
+        category_worth = np.full(len(names), float(settings.category_weight))
+    usable = np.flatnonzero(
+        (first.getnnz(axis=1) > 0) & (second.getnnz(axis=1) > 0)
+    )
+    rows = np.sort(np.random.default_rng(seed).permutation(usable)[:QUERIES])
+    pool, top = min(POOL, n - 1), min(TOP, n - 1)
+    if top < 1 or not len(rows):
+        rows = rows[:0]
+    combos = [(t, c, r) for t in grids["tags"] for c in grids["category"] for r in grids["recency"]]
+    held_out = np.zeros(len(combos))
+    for start in range(0, len(rows), BLOCK):
+        block = rows[start : start + BLOCK]
+        same = (codes[block][:, None] == codes[None, :]) & (codes[block][:, None] >= 0)
+        own_worth = category_worth[np.maximum(codes[block], 0)] if len(names) else 0.0
+        category = np.where(same, np.reshape(own_worth, (-1, 1)), 0.0).astype(np.float32)
+        tag = (tags[block] @ tags.T).toarray() if tags is not None else 0.0
+        strongest = max(grids["tags"]) * tag + max(grids["category"]) * category
+        cols = _candidates(block, first, strongest, pool)
+        own = np.arange(len(block))[:, None]
+        text_a, text_b = _pair(first, block, cols), _pair(second, block, cols)
+        tag_c = np.take_along_axis(tag, cols, 1) if tags is not None else 0.0
+        category_c = np.take_along_axis(category, cols, 1)
+        gap = np.abs(days[block][:, None] - days[cols])
+        decay = np.where(np.isnan(gap), 0.5, 0.5 ** (gap / settings.recency_half_life_days))
+        duplicate = np.zeros(cols.shape, dtype=bool)  # a candidate found by both rankings
+        order = np.argsort(cols, axis=1, kind="stable")
+        ranked = np.take_along_axis(cols, order, 1)
+        duplicate[own, order[:, 1:]] = ranked[:, 1:] == ranked[:, :-1]
+        for i, (t, c, r) in enumerate(combos):
+            score = (text_a + t * tag_c + c * category_c) * ((1 - r) + r * decay)
+            score = np.where(duplicate | (cols == block[:, None]), -np.inf, score)
+            best = np.argpartition(-score, top - 1, axis=1)[:, :top]
+            picked = np.take_along_axis(score, best, 1) > -np.inf
+            held_out[i] += np.take_along_axis(text_b, best, 1)[picked].sum()
+    held_out /= max(1, len(rows) * top)
+    best = held_out.max()
+    # The simplest blend that does (almost) as well: less weight is less to go wrong.
+    chosen = min(
+        (i for i in range(len(combos)) if held_out[i] >= best * (1 - TOLERANCE)),
+        key=lambda i: (sum(combos[i]), i),
+    )
+    tag_scale, category_scale, recency = combos[chosen]
+    bonus: dict[str, float] | float = (
+        dict(zip(names, (category_scale * category_worth).tolist(), strict=True))
+        if settings.category_weight == AUTO
+        else float(settings.category_weight)
+    )
+    plain = combos.index((0.0 if len(grids["tags"]) > 1 else grids["tags"][0],
+                          0.0 if len(grids["category"]) > 1 else grids["category"][0],
+                          0.0 if len(grids["recency"]) > 1 else grids["recency"][0]))  # fmt: skip
+    evidence = {
+        "method": "held-out text halves",
+        "queries": len(rows),
+        "baseline_cosine": round(base, 5),
+        "held_out_similarity": round(float(held_out[chosen]), 5),
+        "held_out_similarity_text_only": round(float(held_out[plain]), 5),
+        "tag_scale": tag_scale,
+        "category_scale": category_scale,
+        "recency_weight": recency,
+    }
+    return Blend(tag_scale, bonus, recency, evidence)
+
+
+def summary(scores: dict[str, float], top: int = 10) -> dict[str, Any]:
+    """What the calibrated groups add, for the manifest: how many, and the largest."""
+    largest = sorted(scores.items(), key=lambda item: -item[1])[:top]
+    return {
+        "groups": len(scores),
+        "adding_something": sum(value > 0 for value in scores.values()),
+        "largest": {name: round(value, 4) for name, value in largest if value > 0},
+    }

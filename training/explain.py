@@ -11,7 +11,7 @@ import numpy as np
 import orjson
 import scipy.sparse as sp
 
-from training.neighbours import PairSignals
+from training.neighbours import PairSignals, shared_category
 from training.settings import TrainSettings
 
 
@@ -48,9 +48,7 @@ def explain_table(
     shared = matrix[rows].multiply(matrix[targets]).tocsr()
     parts[rows, cols, 0] = np.asarray(shared[:, :text_width].sum(axis=1)).ravel()
     parts[rows, cols, 1] = np.asarray(shared[:, text_width:].sum(axis=1)).ravel()
-    own = signals.category[rows]
-    same = (own >= 0) & (own == signals.category[targets])
-    parts[rows, cols, 2] = np.where(same, signals.category_bonus[np.maximum(own, 0)], 0.0)
+    parts[rows, cols, 2] = shared_category(rows, targets, signals)
     gap = np.abs(signals.days[rows] - signals.days[targets])
     decay = np.where(np.isnan(gap), 0.5, 0.5 ** (gap / settings.recency_half_life_days))
     parts[rows, cols, 3] = (1 - settings.recency_weight) + settings.recency_weight * decay

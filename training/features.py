@@ -10,8 +10,6 @@ to the candidates (see `training.neighbours`).
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -103,7 +101,7 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
             self.text_vectorizer_.fit(self._documents(articles.assign(_whole=whole), "_whole"))
         except ValueError:  # empty vocabulary: nothing but stop words and one-letter words
             self.text_vectorizer_ = None
-        text = self._text(articles)
+        text = self.text_vectors(articles)
         self.tag_vectorizer_: CountVectorizer | None = CountVectorizer(
             analyzer=tag_analyzer,
             min_df=min(self.min_tag_count, max(1, n_docs // 10)),
@@ -113,22 +111,19 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
         try:
             members = self.tag_vectorizer_.fit_transform(articles["tags"]).tocsr()
         except ValueError:  # no tag is used often enough
-            self.tag_vectorizer_, self.tag_scores_ = None, np.zeros(0)
-            self.tag_calibration_: dict[str, Any] = {"groups": 0}
+            self.tag_vectorizer_, self.tag_worth_, self.tag_scale_ = None, np.zeros(0), 0.0
             return text, None
-        names = list(self.tag_vectorizer_.get_feature_names_out())
         sizes = np.asarray(members.sum(axis=0)).ravel()
         if self.tag_weight == AUTO:
-            lift, _ = calibrate.group_lifts(text, members, calibrate.baseline(text))
-            self.tag_scores_ = lift
+            self.tag_worth_ = calibrate.group_worth(text, members, calibrate.baseline(text))
         else:
             idf = np.log(n_docs / sizes)
             largest = np.log(n_docs / max(1, min(sizes.min(), self.min_tag_count)))
-            self.tag_scores_ = float(self.tag_weight) * idf / max(largest, 1e-12)
-        self.tag_calibration_ = calibrate.summary(names, self.tag_scores_, sizes)
-        return text, self._tags(members)
+            self.tag_worth_ = float(self.tag_weight) * idf / max(largest, 1e-12)
+        self.tag_scale_ = 1.0  # set by calibration when the weight is auto
+        return text, members
 
-    def _text(self, articles: pd.DataFrame) -> sp.csr_matrix:
+    def text_vectors(self, articles: pd.DataFrame) -> sp.csr_matrix:
         """Unit text vectors: each field's TF-IDF normalised, weighted, summed, normalised."""
         if self.text_vectorizer_ is None:
             return sp.csr_matrix((len(articles), 0), dtype=np.float32)
@@ -140,25 +135,46 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
             total = total + weight * normalize(field)
         return normalize(total.tocsr()).astype(np.float32)
 
-    def _tags(self, members: sp.csr_matrix) -> sp.csr_matrix:
+    def tag_vectors(self, members: sp.csr_matrix, scale: float | None = None) -> sp.csr_matrix:
+        """The tag block of 0/1 tag `members`: each column the square root of what the tag
+        adds (its worth times `scale`, the calibrated one by default), each row divided by
+        the square root of the article's tag count."""
+        scale = self.tag_scale_ if scale is None else scale
         counts = np.asarray(members.sum(axis=1)).ravel()
         rows = sp.diags(1 / np.sqrt(np.maximum(counts, 1)))
-        return (rows @ members @ sp.diags(np.sqrt(self.tag_scores_))).astype(np.float32).tocsr()
+        columns = sp.diags(np.sqrt(scale * self.tag_worth_))
+        return (rows @ members @ columns).astype(np.float32).tocsr()
 
-    def _combine(self, text: sp.csr_matrix, tags: sp.csr_matrix | None) -> sp.csr_matrix:
-        if tags is None:
-            tags = sp.csr_matrix((text.shape[0], 0), dtype=np.float32)
-        parts = [np.sqrt(self.text_weight) * text, tags]
-        return sp.hstack(parts, format="csr", dtype=np.float32)
+    def tag_scores(self) -> dict[str, float]:
+        """What sharing each tag adds to a pair's score."""
+        check_is_fitted(self, "field_weights_")
+        if self.tag_vectorizer_ is None:
+            return {}
+        names = self.tag_vectorizer_.get_feature_names_out()
+        return dict(zip(names, (self.tag_scale_ * self.tag_worth_).tolist(), strict=True))
+
+    def combine(self, text: sp.csr_matrix, members: sp.csr_matrix | None) -> sp.csr_matrix:
+        """Blended vectors from a text block and 0/1 tag members (see `fit_blocks`)."""
+        tags = (
+            sp.csr_matrix((text.shape[0], 0), dtype=np.float32)
+            if members is None
+            else self.tag_vectors(members)
+        )
+        return sp.hstack([np.sqrt(self.text_weight) * text, tags], format="csr", dtype=np.float32)
+
+    def fit_blocks(self, articles: pd.DataFrame) -> tuple[sp.csr_matrix, sp.csr_matrix | None]:
+        """Fit, and return the archive's unit text vectors and 0/1 tag members (None
+        without tags), so a caller can calibrate before `combine`."""
+        return self._fit(articles)
 
     def fit(self, articles: pd.DataFrame, y: None = None) -> ArticleVectorizer:
-        """Learn each field's vocabulary and idf, and what each tag is worth."""
+        """Learn the vocabulary and idf, and what each tag is worth."""
         self._fit(articles)
         return self
 
     def fit_transform(self, articles: pd.DataFrame, y: None = None) -> sp.csr_matrix:
         """`fit` then `transform`, tokenising the archive once."""
-        return self._combine(*self._fit(articles))
+        return self.combine(*self._fit(articles))
 
     def text_part(self, vectors: sp.csr_matrix) -> sp.csr_matrix:
         """The unit-length text vectors inside blended `vectors` (tags left out)."""
@@ -174,10 +190,12 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
     def transform(self, articles: pd.DataFrame) -> sp.csr_matrix:
         """Blended content vectors: dot products are weighted text cosine + shared tags."""
         check_is_fitted(self, "field_weights_")
-        text = self._text(articles)
-        if self.tag_vectorizer_ is None:
-            return self._combine(text, None)
-        return self._combine(text, self._tags(self.tag_vectorizer_.transform(articles["tags"])))
+        members = (
+            None
+            if self.tag_vectorizer_ is None
+            else self.tag_vectorizer_.transform(articles["tags"]).tocsr()
+        )
+        return self.combine(self.text_vectors(articles), members)
 
     def feature_names(self) -> list[str]:
         """Names of the columns of `transform`'s output: `text:term` and `tag:name`."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -90,6 +91,15 @@ def pair_signals(
     )  # fmt: skip
 
 
+def shared_category(rows: int | np.ndarray, cols: np.ndarray, signals: PairSignals) -> Any:
+    """What a shared category adds to each pair of `rows` and `cols` (0 where none)."""
+    if not signals.category_bonus.any():
+        return 0.0
+    own = signals.category[rows]
+    same = (signals.category[cols] == own) & (own >= 0)
+    return np.where(same, signals.category_bonus[np.maximum(own, 0)], 0.0)
+
+
 def rescore(
     rows: int | np.ndarray, cols: np.ndarray, content: np.ndarray, signals: PairSignals,
     s: TrainSettings,
@@ -97,12 +107,7 @@ def rescore(
     """Final scores of `rows` with `cols` (one row and its columns, or a column of rows and
     a matrix of columns): content plus category, times recency (symmetric); -inf across
     languages."""
-    score = content.astype(np.float64)
-    category = signals.category
-    if signals.category_bonus.any():
-        own = category[rows]
-        same = (category[cols] == own) & (own >= 0)
-        score += np.where(same, signals.category_bonus[np.maximum(own, 0)], 0.0)
+    score = content.astype(np.float64) + shared_category(rows, cols, signals)
     if s.recency_weight:
         gap = np.abs(signals.days[cols] - signals.days[rows])
         # Unknown age: counted as one half-life apart, neither favoured nor buried.

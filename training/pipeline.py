@@ -133,19 +133,22 @@ def build_version(
         min_tag_count=settings.min_tag_count,
         language=language_code(settings.language) or "en",
     )
-    matrix = vectorizer.fit_transform(articles)
-    text = vectorizer.text_part(matrix)
+    text, members = vectorizer.fit_blocks(articles)
     weights = calibrate.blend(
-        text, category_names(articles), publication_days(articles).to_numpy(dtype=np.float64),
-        settings.category_weight, settings.recency_weight, settings.recency_half_life_days,
+        vectorizer, articles, text, members, category_names(articles),
+        publication_days(articles).to_numpy(dtype=np.float64), settings,
     )  # fmt: skip
+    vectorizer.tag_scale_ = weights.tag_scale
+    matrix = vectorizer.combine(text, members)
     # From here on recency is a number: the one measured, or the one given.
     settings = dataclasses.replace(settings, recency_weight=weights.recency_weight)
     calibration = {
         **weights.evidence,
-        "tags": vectorizer.tag_calibration_,
+        "tags": calibrate.summary(vectorizer.tag_scores()),
+        "categories": calibrate.summary(
+            weights.category_bonus if isinstance(weights.category_bonus, dict) else {}
+        ),
         "category_bonus": weights.category_bonus,
-        "recency_weight": round(weights.recency_weight, 4),
     }
     mark = lap("features", mark)
 

@@ -1,0 +1,175 @@
+"""Signals earn their weight on the archive at hand; languages never mix."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.conftest import ROOT, train_cli
+from training import artifact, calibrate, registry
+from training.features import ArticleVectorizer
+from training.language import article_languages
+from training.neighbours import category_names, publication_days
+from training.settings import TrainSettings
+
+DEMO = ROOT / "data" / "articles.jsonl"
+
+
+def _demo(count: int) -> list[dict]:
+    with DEMO.open(encoding="utf-8") as lines:
+        return [json.loads(line) for _, line in zip(range(count), lines, strict=False)]
+
+
+def _random_tags(count: int, seed: int = 0) -> list[list[str]]:
+    """Place-like tags unrelated to the text: one on ~60 % of articles, the rest Zipf."""
+    rng = np.random.default_rng(seed)
+    zipf = 1 / np.arange(1, 101) ** 1.1
+    places = rng.choice(100, size=count, p=zipf / zipf.sum())
+    return [
+        (["usa"] if rng.random() < 0.6 else []) + [f"place-{p}"] for p in places.tolist()
+    ]
+
+
+def _calibrated(records: list[dict]) -> calibrate.Blend:
+    articles = pd.DataFrame(records).assign(language="en")
+    vectorizer = ArticleVectorizer()
+    text, members = vectorizer.fit_blocks(articles)
+    return calibrate.blend(
+        vectorizer, articles, text, members, category_names(articles),
+        publication_days(articles).to_numpy(dtype=float), TrainSettings(),
+    )  # fmt: skip
+
+
+def test_calibration_weighs_informative_tags_and_ignores_random_ones() -> None:
+    records = [{**r, "category": None} for r in _demo(3000)]
+    # The desk as a tag says a lot about the text; places drawn at random say nothing.
+    informative = _calibrated([{**r, "tags": [d["category"]]} for r, d in zip(
+        records, _demo(3000), strict=True)])  # fmt: skip
+    noise = _calibrated(
+        [{**r, "tags": tags} for r, tags in zip(records, _random_tags(3000), strict=True)]
+    )
+    assert informative.tag_scale > 0
+    assert informative.evidence["held_out_similarity"] > (
+        informative.evidence["held_out_similarity_text_only"]
+    )
+    assert noise.tag_scale == 0
+
+
+def test_an_explicit_tag_weight_wins_and_counts_by_rarity() -> None:
+    records = [{**r, "tags": t} for r, t in zip(_demo(3000), _random_tags(3000), strict=True)]
+    articles = pd.DataFrame(records).assign(language="en")
+    vectorizer = ArticleVectorizer(tag_weight=0.5).fit(articles)
+    worth = vectorizer.tag_scores()
+    assert max(worth.values()) <= 0.5
+    assert worth["usa"] < 0.05 < worth["place-40"]  # common says little, rare a lot
+
+
+@pytest.mark.slow
+def test_noisy_tags_barely_change_the_lists(tmp_path: Path) -> None:
+    records = [{**r, "category": None} for r in _demo(2000)]
+    noisy = [{**r, "tags": t} for r, t in zip(records, _random_tags(2000, 1), strict=True)]
+    tops = []
+    for name, archive in (("plain", records), ("noisy", noisy)):
+        path = tmp_path / f"{name}.jsonl"
+        path.write_text("".join(json.dumps(r) + "\n" for r in archive), encoding="utf-8")
+        train_cli([path], tmp_path / name)
+        model = artifact.load_model(tmp_path / name / registry.current_version(tmp_path / name))
+        tops.append(np.asarray(model.index)[:, :10])
+    # The same archive in the same order, so rows line up: random tags lift no pair's text
+    # similarity, so calibration prices them near zero and the lists stay the lists.
+    overlap = [
+        len(np.intersect1d(a[a >= 0], b[b >= 0])) / max(1, (a >= 0).sum())
+        for a, b in zip(*tops, strict=True)
+    ]
+    assert np.mean(overlap) >= 0.9
+
+
+MIXED = [
+    # (slug, language declared or None, title, summary)
+    ("en-election-1", "en", "Voters Head To The Polls In City Elections",
+     "The elections for mayor drew more voters than expected, the officials said."),
+    ("en-election-2", None, "Mayor Wins Election After Recount",
+     "After the recount the election was decided by a few hundred votes in the city."),
+    ("en-bread-1", None, "How To Bake Bread With A Sourdough Starter",
+     "Baking bread at home takes flour, water and a starter that you feed every day."),
+    ("en-bread-2", "en", "Baker Shares Her Sourdough Bread Recipe",
+     "The baker says that her bread is baked slowly in a very hot oven."),
+    ("fr-election-1", "fr", "Les électeurs votent pour les élections municipales",
+     "Les élections du maire ont attiré plus d'électeurs que prévu dans la ville."),
+    ("fr-election-2", None, "Le maire remporte l'élection après un recomptage",
+     "Après le recomptage, l'élection a été décidée par quelques centaines de voix."),
+    ("fr-bread-1", None, "Comment faire du pain au levain à la maison",
+     "Pour faire du pain il faut de la farine, de l'eau et un levain que l'on nourrit."),
+    ("fr-bread-2", "fr-FR", "Une boulangère partage sa recette de pain au levain",
+     "La boulangère dit que son pain est cuit lentement dans un four très chaud."),
+    ("de-election-1", "de", "Die Wähler gehen zur Kommunalwahl in der Stadt",
+     "Die Wahlen für den Bürgermeister haben mehr Wähler angezogen als erwartet."),
+    ("de-election-2", None, "Der Bürgermeister gewinnt die Wahl nach der Nachzählung",
+     "Nach der Nachzählung wurde die Wahl durch wenige hundert Stimmen entschieden."),
+    ("de-bread-1", None, "Wie man Brot mit Sauerteig zu Hause backt",
+     "Für das Brot braucht man Mehl, Wasser und einen Sauerteig, den man jeden Tag füttert."),
+    ("de-bread-2", "German", "Eine Bäckerin teilt ihr Rezept für Sauerteigbrot und Brote",
+     "Die Bäckerin sagt, dass ihr Brot langsam in einem sehr heißen Ofen gebacken wird."),
+    ("es-election-1", "es", "Los votantes acuden a las elecciones municipales",
+     "Las elecciones para alcalde atrajeron a más votantes de lo esperado en la ciudad."),
+    ("es-election-2", None, "El alcalde gana la elección tras el recuento",
+     "Tras el recuento, la elección se decidió por unos cientos de votos en la ciudad."),
+    ("es-bread-1", None, "Cómo hacer pan con masa madre en casa",
+     "Para hacer el pan se necesita harina, agua y una masa madre que se alimenta cada día."),
+    ("es-bread-2", "es", "Una panadera comparte su receta de pan de masa madre",
+     "La panadera dice que su pan se hornea lentamente en un horno muy caliente."),
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def mixed_model(tmp_path_factory: pytest.TempPathFactory) -> artifact.LoadedModel:
+    folder = tmp_path_factory.mktemp("mixed")
+    path = folder / "mixed.jsonl"
+    lines = [
+        json.dumps({"slug": slug, "language": language, "title": title, "summary": summary,
+                    "category": "news", "published_at": "2026-01-01"}) + "\n"
+        for slug, language, title, summary in MIXED
+    ]  # fmt: skip
+    path.write_text("".join(lines), encoding="utf-8")
+    train_cli([path], folder / "models")
+    return artifact.load_model(folder / "models" / registry.current_version(folder / "models"))
+
+
+def test_undeclared_languages_are_detected() -> None:
+    frame = pd.DataFrame(
+        [{"language": lang, "title": title, "summary": summary, "body": ""}
+         for _, lang, title, summary in MIXED]
+    )  # fmt: skip
+    assert article_languages(frame, "en") == [slug[:2] for slug, *_ in MIXED]
+
+
+def test_lists_never_cross_languages(mixed_model: artifact.LoadedModel) -> None:
+    listed = 0
+    for row, slug in enumerate(mixed_model.slugs):
+        picks = [mixed_model.slugs[int(j)] for j in mixed_model.index[row] if j >= 0]
+        assert all(pick[:2] == slug[:2] for pick in picks), (slug, picks)
+        listed += len(picks)
+    assert listed  # the lists are not simply empty
+
+
+@pytest.mark.parametrize(
+    ("slug", "pick", "stem"),
+    [
+        ("fr-election-1", "fr-election-2", "élect"),  # élections, élection
+        ("de-election-2", "de-election-1", "wahl"),  # Wahlen, Wahl
+        ("es-election-2", "es-election-1", "eleccion"),  # elecciones, elección
+        ("en-bread-2", "en-bread-1", "bake"),  # baked, bake
+    ],
+)
+def test_stemming_merges_inflected_forms(
+    mixed_model: artifact.LoadedModel, slug: str, pick: str, stem: str
+) -> None:
+    row = mixed_model.rows[slug]
+    first = mixed_model.slugs[int(mixed_model.index[row, 0])]
+    assert first == pick
+    why = json.loads(mixed_model.why[row * mixed_model.why_width])
+    assert stem in why["terms"]
