@@ -1,0 +1,86 @@
+"""The service keeps serving through a hanging or refused database, promotes and ingests."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from tests.conftest import make_app
+from tests.serving import get_json, served, wait_until
+
+SOURCE = "mars-rover-lands"
+CONNECT_TIMEOUT, STATEMENT_TIMEOUT = 2.0, 1.0  # psycopg waits at least 2 s to connect
+DATABASE_TIMEOUTS = {
+    "RELATA_DATABASE_CONNECT_TIMEOUT": str(CONNECT_TIMEOUT),
+    "RELATA_DATABASE_STATEMENT_TIMEOUT": str(STATEMENT_TIMEOUT),
+}
+
+
+@contextmanager
+def hanging_database() -> Iterator[str]:
+    """A PostgreSQL URL whose server accepts connections and never answers."""
+    listener = socket.create_server(("127.0.0.1", 0), backlog=128)
+    listener.settimeout(0.1)
+    held: list[socket.socket] = []
+    stopped = threading.Event()
+
+    def accept() -> None:
+        while not stopped.is_set():
+            try:
+                held.append(listener.accept()[0])
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"postgresql+psycopg://relata@127.0.0.1:{listener.getsockname()[1]}/relata"
+    finally:
+        stopped.set()
+        thread.join()
+        for connection in [*held, listener]:
+            connection.close()
+
+
+def _write(base: str, seconds: float) -> tuple[int, dict]:
+    """An editor's write (any token: checking it needs the database)."""
+    headers = {"Authorization": "Bearer rlt_x", "Content-Type": "application/json"}
+    request = urllib.request.Request(
+        f"{base}/v1/overrides/{SOURCE}",
+        data=b'{"kind": "block", "target": "cup-final-report", "reason": "r"}',
+        headers={**headers, "If-Match": '"0"'},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=seconds) as response:
+            return response.status, {}
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.load(exc)
+
+
+def test_a_hanging_database_leaves_reads_up_and_writes_fail_fast(models: Path) -> None:
+    with hanging_database() as url, served(models, "--database-url", url,
+                                           **DATABASE_TIMEOUTS) as base:  # fmt: skip
+        for _ in range(10):  # fresh connections: both workers answer
+            with urllib.request.urlopen(f"{base}/v1/related/{SOURCE}", timeout=1) as response:
+                assert response.status == 200
+        wait_until(lambda: get_json(f"{base}/readyz")[1]["status"] == "degraded", seconds=5)
+        ready = get_json(f"{base}/readyz")[1]
+        assert ready["database"].startswith("unavailable") and ready["model_version"]
+        status, body = _write(base, CONNECT_TIMEOUT + STATEMENT_TIMEOUT + 1)
+        assert status == 503 and body["error"]["code"] == "database_unavailable"
+
+
+def test_an_app_starts_and_serves_while_its_database_hangs(models: Path) -> None:
+    with hanging_database() as url:
+        app = make_app(models, url, database_connect_timeout=CONNECT_TIMEOUT,
+                       database_statement_timeout=STATEMENT_TIMEOUT)  # fmt: skip
+        client = app.test_client()
+        assert client.get(f"/v1/related/{SOURCE}").status_code == 200
+        assert client.get("/readyz").get_json()["status"] == "degraded"
