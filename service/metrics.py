@@ -45,11 +45,13 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+        # Per worker (a `pid` label under several workers): a worker left on an old
+        # version shows, rather than hiding behind the others' maximum.
         self.model = Gauge(
             "relata_model_info",
             "1 for the model version being served.",
             ["version"],
-            multiprocess_mode="livemax",
+            multiprocess_mode="liveall",
             registry=self.registry,
         )
         self.database_up = Gauge(
