@@ -60,6 +60,13 @@ class Metrics:
             multiprocess_mode="livemin",
             registry=self.registry,
         )
+        self.model_fallback = Gauge(
+            "relata_model_fallback",
+            "1 while serving an older version from HISTORY because the one CURRENT names "
+            "failed to load at start.",
+            multiprocess_mode="livemax",
+            registry=self.registry,
+        )
         self.model_failures = Counter(
             "relata_model_load_failures_total",
             "Model versions refused because they failed to load or verify.",
@@ -77,11 +84,12 @@ class Metrics:
         children[0].observe(seconds)
         children[1].inc()
 
-    def model_changed(self, previous: object, current: object) -> None:
+    def model_changed(self, previous: object, current: object, fallback: bool) -> None:
         """Move the version gauge from the previous model to the current one."""
         if previous is not None:
             self.model.labels(version=previous.version).set(0)  # type: ignore[attr-defined]
         self.model.labels(version=current.version).set(1)  # type: ignore[attr-defined]
+        self.model_fallback.set(int(fallback))
 
     def exposition(self) -> bytes:
         """The text exposition, across all workers in multiprocess mode."""

@@ -4,7 +4,8 @@ A request never waits for a load: a background timer (see `service.background`) 
 `CURRENT` every `reload_interval` seconds, traffic or not, so every worker swaps within
 `reload_interval` plus the load time. A changed version is loaded, verified and prepared
 (its overlay of ingested articles built) there before one reference is swapped. A version
-that fails to load is refused, logged and remembered; the previous model keeps serving.
+that fails to load is refused, logged and remembered; the previous model keeps serving,
+or, at a cold start, the newest version in `HISTORY` that verifies (said loudly).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ class ModelStore:
         models_dir: Path,
         reload_interval: float,
         models_url: str = "",
-        on_change: Callable[[Model | None, Model], None] | None = None,
+        on_change: Callable[[Model | None, Model, bool], None] | None = None,
         on_failure: Callable[[str, str], None] | None = None,
         prepare: Callable[[Model], None] = lambda model: None,
     ) -> None:
@@ -44,6 +45,8 @@ class ModelStore:
         self.reload_interval = reload_interval
         self.model: Model | None = None
         self.failed: dict[str, str] = {}
+        # Set while serving a version HISTORY offered because CURRENT's failed at start.
+        self.fallback: dict[str, str] | None = None
         self._on_change = on_change
         self._on_failure = on_failure
         self._prepare = prepare
@@ -60,32 +63,61 @@ class ModelStore:
     def load_current(self) -> Model | None:
         """Load the version `CURRENT` names now, unless it is loaded or known bad."""
         version = self._current_version()
-        if version is None or version in self.failed:
-            return self.model
         if self.model is not None and self.model.version == version:
+            if self.fallback is not None:  # CURRENT came round to what the fallback serves
+                self._swap(self.model, fallback=None)
             return self.model
+        if version is None:
+            return self.model
+        model = None if version in self.failed else self._load(version)
+        if model is not None:
+            self._swap(model, fallback=None)
+        elif self.model is None and not self.models_url:
+            self._fall_back(version)
+        return self.model
+
+    def _load(self, version: str) -> Model | None:
+        """The verified model `version`, or None (refused, logged and remembered)."""
         try:
             folder = (
                 remote.fetch(self.models_url, version, self.models_dir)
                 if self.models_url
                 else self.models_dir / version
             )
-            model = artifact.load_model(folder)
+            return artifact.load_model(folder)
         except (artifact.ArtifactError, OSError, ValueError, KeyError) as exc:
             self.failed[version] = str(exc)
             log.error("refused model %s: %s", version, exc)
             if self._on_failure:
                 self._on_failure(version, str(exc))
-            return self.model
+            return None
+
+    def _fall_back(self, version: str) -> None:
+        """Cold start on a bad `CURRENT`: serve the newest version in HISTORY that verifies,
+        rather than nothing, until `CURRENT` names a good one."""
+        for candidate in registry.recent_versions(self.models_dir):
+            if candidate == version or candidate in self.failed:
+                continue
+            model = self._load(candidate)
+            if model is not None:
+                log.error(
+                    "CURRENT names %s, which failed to load (%s); serving %s from HISTORY "
+                    "instead: promote a good version or roll back",
+                    version, self.failed[version], candidate,
+                )  # fmt: skip
+                self._swap(model, fallback={"current": version, "serving": candidate,
+                                            "reason": self.failed[version]})  # fmt: skip
+                return
+
+    def _swap(self, model: Model, fallback: dict[str, str] | None) -> None:
         try:  # before the swap, so the first request on this model finds it ready
             self._prepare(model)
         except Exception:  # a failed overlay must not hold back the model
-            log.exception("preparing model %s failed", version)
-        previous, self.model = self.model, model
-        log.info("serving model %s (%d articles)", version, len(model.cards))
+            log.exception("preparing model %s failed", model.version)
+        previous, self.model, self.fallback = self.model, model, fallback
+        log.info("serving model %s (%d articles)", model.version, len(model.cards))
         if self._on_change:
-            self._on_change(previous, model)
-        return model
+            self._on_change(previous, model, fallback is not None)
 
 
 class ModelExtras:

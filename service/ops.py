@@ -38,16 +38,18 @@ def healthz() -> Response:
 @bp.get("/readyz")
 def readyz() -> Response:
     """Ready once a verified model is loaded; degraded (still 200: lists are served)
-    while the database is away."""
+    while the database is away or an older version stands in for a failed `CURRENT`."""
     store = _store()
     if store.model is None:
         raise ApiError(503, "no_model", "No verified model is loaded yet.")
     healthy, error = current_app.extensions["relata.editorial"].health()
     return json_response(
         {
-            "status": "ready" if healthy else "degraded",
+            "status": "ready" if healthy and store.fallback is None else "degraded",
             "model_version": store.model.version,
             "refused_versions": store.failed,
+            # Set while CURRENT's version failed at start and an older one serves.
+            "fallback": store.fallback,
             # Lists are served from the model alone while the database is away.
             "database": "ok" if healthy else f"unavailable ({error})",
         }

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import shutil
 import socket
 import threading
 import urllib.error
@@ -11,8 +13,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.conftest import make_app
+import pytest
+
+from tests.conftest import cli, make_app, train_cli
 from tests.serving import get_json, served, wait_until
+from training import registry
 
 SOURCE = "mars-rover-lands"
 CONNECT_TIMEOUT, STATEMENT_TIMEOUT = 2.0, 1.0  # psycopg waits at least 2 s to connect
@@ -84,3 +89,32 @@ def test_an_app_starts_and_serves_while_its_database_hangs(models: Path) -> None
         client = app.test_client()
         assert client.get(f"/v1/related/{SOURCE}").status_code == 200
         assert client.get("/readyz").get_json()["status"] == "degraded"
+
+
+@pytest.mark.parametrize("damage", ["checksum", "missing folder"])
+def test_a_cold_start_on_a_bad_current_serves_the_newest_good_version_loudly(
+    models: Path, archive: Path, tmp_path: Path, sqlite_url: str,
+    caplog: pytest.LogCaptureFixture, damage: str,
+) -> None:  # fmt: skip
+    store = tmp_path / "models"
+    shutil.copytree(models, store)
+    good = registry.current_version(store)
+    train_cli([archive], store, "--set", "recency_weight=0.9")
+    bad = registry.current_version(store)
+    if damage == "checksum":
+        (store / bad / "neighbours_index.npy").write_bytes(b"garbage")
+    else:
+        shutil.rmtree(store / bad)
+    with caplog.at_level(logging.ERROR, logger="service.model_store"):
+        client = make_app(store, sqlite_url).test_client()
+    assert any(f"serving {good} from HISTORY" in r.getMessage() for r in caplog.records)
+    assert client.get(f"/v1/related/{SOURCE}").get_json()["model_version"] == good
+    ready = client.get("/readyz").get_json()
+    assert ready["status"] == "degraded" and ready["model_version"] == good
+    assert (ready["fallback"]["current"], ready["fallback"]["serving"]) == (bad, good)
+    assert "relata_model_fallback 1.0" in client.get("/metrics").get_data(as_text=True)
+
+    cli("rollback", "--models", str(store))  # CURRENT names the good one again
+    wait_until(lambda: client.get("/readyz").get_json()["status"] == "ready")
+    assert client.get("/readyz").get_json()["fallback"] is None
+    assert "relata_model_fallback 0.0" in client.get("/metrics").get_data(as_text=True)
