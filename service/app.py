@@ -68,7 +68,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     store.load_current()  # a local read: a worker starts with its model
     # The database is only ever read in the background: it may hang.
     background.start(app, editorial.refresh, values["overrides_refresh_interval"], "overrides")
-    background.start(app, store.load_current, values["reload_interval"], "models")
+    background.start(app, store.load_current, values["reload_interval"], "models", at_once=False)
 
     if values["cors_origins"]:
         CORS(

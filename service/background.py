@@ -15,11 +15,15 @@ TICKERS = "relata.tickers"
 
 
 class Ticker:
-    """Run `work` in a daemon thread at once, then every `interval` seconds until stopped."""
+    """Run `work` in a daemon thread every `interval` seconds until stopped (the first
+    time at once, or after one interval unless `at_once`)."""
 
-    def __init__(self, work: Callable[[], object], interval: float, name: str) -> None:
+    def __init__(
+        self, work: Callable[[], object], interval: float, name: str, at_once: bool = True
+    ) -> None:
         self.work = work
         self.interval = max(interval, MIN_INTERVAL)
+        self.at_once = at_once
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
@@ -35,6 +39,8 @@ class Ticker:
             self._thread.join(timeout)
 
     def _run(self) -> None:
+        if not self.at_once and self._stopped.wait(self.interval):
+            return
         while True:
             try:
                 self.work()
@@ -44,9 +50,11 @@ class Ticker:
                 return
 
 
-def start(app: Flask, work: Callable[[], object], interval: float, name: str) -> Ticker:
+def start(
+    app: Flask, work: Callable[[], object], interval: float, name: str, at_once: bool = True
+) -> Ticker:
     """Run `work` every `interval` seconds for as long as `app` lives (see `stop`)."""
-    ticker = Ticker(work, interval, name).start()
+    ticker = Ticker(work, interval, name, at_once).start()
     app.extensions.setdefault(TICKERS, []).append(ticker)
     return ticker
 

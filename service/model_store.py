@@ -50,6 +50,7 @@ class ModelStore:
         self._on_change = on_change
         self._on_failure = on_failure
         self._prepare = prepare
+        self._loading = threading.Lock()
 
     def _current_version(self) -> str | None:
         if not self.models_url:
@@ -62,6 +63,10 @@ class ModelStore:
 
     def load_current(self) -> Model | None:
         """Load the version `CURRENT` names now, unless it is loaded or known bad."""
+        with self._loading:  # one load at a time: a second caller finds it done
+            return self._load_current()
+
+    def _load_current(self) -> Model | None:
         version = self._current_version()
         if self.model is not None and self.model.version == version:
             if self.fallback is not None:  # CURRENT came round to what the fallback serves

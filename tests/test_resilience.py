@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import cli, make_app, train_cli
+from tests.conftest import cli, make_app, make_token, train_cli
 from tests.serving import get_json, served, wait_until
-from training import registry
+from training import overlay, registry
 
 SOURCE = "mars-rover-lands"
 CONNECT_TIMEOUT, STATEMENT_TIMEOUT = 2.0, 1.0  # psycopg waits at least 2 s to connect
@@ -53,20 +53,24 @@ def hanging_database() -> Iterator[str]:
             connection.close()
 
 
-def _write(base: str, seconds: float) -> tuple[int, dict]:
-    """An editor's write (any token: checking it needs the database)."""
-    headers = {"Authorization": "Bearer rlt_x", "Content-Type": "application/json"}
+def _post(url: str, body: dict, headers: dict[str, str], seconds: float) -> tuple[int, dict]:
+    """Status and JSON body of a POST, errors included."""
     request = urllib.request.Request(
-        f"{base}/v1/overrides/{SOURCE}",
-        data=b'{"kind": "block", "target": "cup-final-report", "reason": "r"}',
-        headers={**headers, "If-Match": '"0"'},
-        method="POST",
-    )
+        url, data=json.dumps(body).encode(), method="POST",
+        headers={**headers, "Content-Type": "application/json"},
+    )  # fmt: skip
     try:
         with urllib.request.urlopen(request, timeout=seconds) as response:
-            return response.status, {}
+            return response.status, json.load(response)
     except urllib.error.HTTPError as exc:
         return exc.code, json.load(exc)
+
+
+def _write(base: str, seconds: float) -> tuple[int, dict]:
+    """An editor's write (any token: checking it needs the database)."""
+    body = {"kind": "block", "target": "cup-final-report", "reason": "r"}
+    headers = {"Authorization": "Bearer rlt_x", "If-Match": '"0"'}
+    return _post(f"{base}/v1/overrides/{SOURCE}", body, headers, seconds)
 
 
 def test_a_hanging_database_leaves_reads_up_and_writes_fail_fast(models: Path) -> None:
@@ -118,3 +122,54 @@ def test_a_cold_start_on_a_bad_current_serves_the_newest_good_version_loudly(
     wait_until(lambda: client.get("/readyz").get_json()["status"] == "ready")
     assert client.get("/readyz").get_json()["fallback"] is None
     assert "relata_model_fallback 0.0" in client.get("/metrics").get_data(as_text=True)
+
+
+REFRESH_INTERVAL = 0.2
+# A worker's first overlay loads pandas, scikit-learn and the vectoriser (about 2 s, see
+# the README); later ones take milliseconds on the test corpus.
+OVERLAY_ALLOWANCE = 5.0
+ROVER = {"slug": "mars-rover-finds-water", "title": "Mars Rover Finds Signs Of Water",
+         "summary": "The rover found minerals that formed in water on Mars.",
+         "category": "space", "tags": ["mars", "nasa"], "published_at": "2024-06-01"}  # fmt: skip
+
+
+def test_every_worker_serves_an_ingested_article_within_the_documented_bound(
+    models: Path, sqlite_url: str
+) -> None:
+    admin = {"Authorization": f"Bearer {make_token(sqlite_url, 'admin')}"}
+    with served(models, "--database-url", sqlite_url,
+                RELATA_OVERRIDES_REFRESH_INTERVAL=str(REFRESH_INTERVAL)) as base:  # fmt: skip
+        status, body = _post(f"{base}/v1/articles", ROVER, admin, 10)
+        assert status == 200 and body["related"][ROVER["slug"]]
+
+        def everyone_serves_it() -> bool:  # fresh connections: both workers answer
+            return all(
+                get_json(f"{base}/v1/related/{ROVER['slug']}")[0] == 200
+                and ROVER["slug"] in str(get_json(f"{base}/v1/related/{SOURCE}?limit=50")[1])
+                for _ in range(8)
+            )
+
+        wait_until(everyone_serves_it, seconds=REFRESH_INTERVAL + OVERLAY_ALLOWANCE)
+
+
+def test_an_ingest_elsewhere_is_folded_in_off_the_request_path(
+    models: Path, sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built_in: list[str] = []  # the threads that built an overlay
+    build = overlay.build_overlay
+
+    def recording(*args: object) -> object:
+        built_in.append(threading.current_thread().name)
+        return build(*args)
+
+    monkeypatch.setattr(overlay, "build_overlay", recording)
+    client = make_app(models, sqlite_url).test_client()
+    assert client.get(f"/v1/related/{ROVER['slug']}").status_code == 404
+    articles = tmp_path / "new.jsonl"
+    articles.write_text(json.dumps(ROVER) + "\n")
+    cli("ingest", str(articles), "--models", str(models), "--database-url", sqlite_url)
+    wait_until(
+        lambda: client.get(f"/v1/related/{ROVER['slug']}").status_code == 200,
+        seconds=REFRESH_INTERVAL + OVERLAY_ALLOWANCE,
+    )
+    assert built_in and set(built_in) == {"overrides"}  # the background timer, never a request
