@@ -25,6 +25,7 @@ from service.cli_options import (
     DATABASE,
     MODELS,
     live_model,
+    open_database,
     overrides_snapshot,
     progress,
     train_settings,
@@ -133,6 +134,12 @@ def export(models_dir: Path, database_url: str, out: click.utils.LazyFile, limit
 )
 def serve(models_dir: Path, database_url: str, host: str, port: int, workers: int) -> None:
     """Serve the live model over HTTP with gunicorn, exactly as the Docker image does."""
+    # A misspelt folder would be created and answer 503 for ever; a shared store's
+    # replica fills its (possibly new) cache folder itself.
+    if not models_dir.is_dir() and not os.environ.get("RELATA_MODELS_URL"):
+        raise click.ClickException(f"--models: no such folder: {models_dir}")
+    with open_database(models_dir, database_url, create=True):
+        pass  # only checks the URL here: gunicorn migrates, and serves whatever it answers
     if registry.current_version(models_dir) is None:
         click.echo(f"warning: no live model in {models_dir}; /readyz answers 503", err=True)
     # gunicorn's `on_starting` migrates the database: one behaviour whether it answers,

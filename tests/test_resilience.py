@@ -9,14 +9,14 @@ import socket
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import cli, make_app, make_token, train_cli
-from tests.serving import get_json, served, wait_until
+from tests.conftest import cli, invoke, make_app, make_token, train_cli
+from tests.serving import free_port, get_json, served, wait_until
 from training import overlay, registry
 
 SOURCE = "mars-rover-lands"
@@ -73,9 +73,17 @@ def _write(base: str, seconds: float) -> tuple[int, dict]:
     return _post(f"{base}/v1/overrides/{SOURCE}", body, headers, seconds)
 
 
-def test_a_hanging_database_leaves_reads_up_and_writes_fail_fast(models: Path) -> None:
-    with hanging_database() as url, served(models, "--database-url", url,
-                                           **DATABASE_TIMEOUTS) as base:  # fmt: skip
+@contextmanager
+def refused_database() -> Iterator[str]:
+    """A PostgreSQL URL where nothing listens."""
+    yield f"postgresql+psycopg://relata@127.0.0.1:{free_port()}/relata"
+
+
+@pytest.mark.parametrize("database", [hanging_database, refused_database])
+def test_reads_survive_a_bad_database_and_writes_fail_fast(
+    models: Path, database: Callable[[], AbstractContextManager[str]]
+) -> None:
+    with database() as url, served(models, "--database-url", url, **DATABASE_TIMEOUTS) as base:
         for _ in range(10):  # fresh connections: both workers answer
             with urllib.request.urlopen(f"{base}/v1/related/{SOURCE}", timeout=1) as response:
                 assert response.status == 200
@@ -173,3 +181,24 @@ def test_an_ingest_elsewhere_is_folded_in_off_the_request_path(
         seconds=REFRESH_INTERVAL + OVERLAY_ALLOWANCE,
     )
     assert built_in and set(built_in) == {"overrides"}  # the background timer, never a request
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["serve", "--models", "{tmp}/modles"], "--models: no such folder"),
+        (["tokens", "list", "--models", "{tmp}/modles"], "no overrides database in"),
+        (["tokens", "create", "--name", "x", "--models", "{tmp}"], "no overrides database in"),
+        (["tokens", "list", "--database-url", "nonsense"], "--database-url: ArgumentError"),
+        (["serve", "--models", "{tmp}", "--database-url", "nope://x"], "--database-url: NoSuch"),
+        (["tokens", "list", "--database-url", "sqlite:///{tmp}/x.db"], "no such table: tokens"),
+    ],
+)
+def test_cli_mistakes_are_one_line_and_leave_nothing_behind(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    result = invoke(*(arg.format(tmp=tmp_path) for arg in args))
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert result.output.startswith("Error: ") and result.output.count("\n") == 1
+    assert message in result.output
+    assert sorted(path.name for path in tmp_path.iterdir()) in ([], ["x.db"])
