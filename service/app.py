@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Flask
 from flask_cors import CORS
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from service import (
     api,
@@ -33,7 +34,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.update({name.upper(): value for name, value in values.items()})
     models_dir = Path(values["models_dir"])
     app.config["MAX_CONTENT_LENGTH"] = values["max_body_bytes"]
-    app.config["SECRET_KEY"] = session_secret(values["secret_key"], models_dir)
+    app.config["SECRET_KEY"] = session_secret(values["secret_key"])
     app.session_interface = EditorSessions()
     app.config["SESSION_COOKIE_SAMESITE"] = "Strict"
     app.config["SESSION_COOKIE_HTTPONLY"] = True
@@ -41,6 +42,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     errors.init_app(app)
     app_metrics = metrics.init_app(app)
+    if values["proxy_hops"]:  # trust X-Forwarded-* only from proxies we were told of
+        hops = values["proxy_hops"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     extras = ModelExtras(models_dir)
     app.extensions["relata.extras"] = extras
     overlays = OverlayCache(extras)

@@ -107,7 +107,16 @@ SETTINGS: tuple[Setting, ...] = (
         "secret_key",
         "",
         "Key that signs the editor page's session cookie; empty = a random key kept in "
-        "`models_dir/.secret_key`.",
+        "`$XDG_STATE_HOME/relata/secret_key` (`~/.local/state/relata/`), never in "
+        "`models_dir`. Several machines behind one address must share one key.",
+    ),
+    Setting(
+        "proxy_hops",
+        0,
+        "Reverse proxies in front of the service whose `X-Forwarded-For/-Proto/-Host` "
+        "are trusted (werkzeug `ProxyFix`), so the editor's cookie is `Secure` behind an "
+        "HTTPS proxy; 0 = trust none.",
+        int,
     ),
     Setting("max_body_bytes", 1 << 20, "Largest request body accepted, in bytes.", int),
     Setting("log_level", "INFO", "Log level of the service's own messages."),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import shutil
 import socket
 import threading
@@ -14,6 +15,7 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import pytest
+from flask.testing import FlaskClient
 
 from tests.conftest import cli, invoke, make_app, make_token, train_cli
 from tests.serving import free_port, get_json, served, wait_until
@@ -202,3 +204,67 @@ def test_cli_mistakes_are_one_line_and_leave_nothing_behind(
     assert result.output.startswith("Error: ") and result.output.count("\n") == 1
     assert message in result.output
     assert sorted(path.name for path in tmp_path.iterdir()) in ([], ["x.db"])
+
+
+def _csrf(client: FlaskClient) -> str:
+    """The CSRF token in the editor page's login or logout form."""
+    page = client.get("/editor").get_data(as_text=True)
+    return re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+
+
+def test_the_session_key_is_kept_out_of_the_models_folder(
+    models: Path, tmp_path: Path, sqlite_url: str, _state_home: Path
+) -> None:
+    store = tmp_path / "models"
+    shutil.copytree(models, store)
+    signer = make_app(store, sqlite_url, secret_key="")
+    key = _state_home / "relata" / "secret_key"
+    assert signer.config["SECRET_KEY"] == key.read_text().strip()
+    assert key.stat().st_mode & 0o777 == 0o600
+    assert not [path for path in store.rglob("*") if "secret" in path.name]
+    # Workers of this user sign alike: a session from one is good in another.
+    token = make_token(sqlite_url, "editor")
+    client = signer.test_client()
+    client.post("/editor/login", data={"token": token, "csrf": _csrf(client)})
+    other = make_app(store, sqlite_url, secret_key="").test_client()
+    other.set_cookie("session", client.get_cookie("session").value)
+    assert "Find an article" in other.get("/editor").get_data(as_text=True)
+
+
+def test_login_and_logout_need_the_session_csrf_token(client: FlaskClient, sqlite_url: str) -> None:
+    token = make_token(sqlite_url, "editor")
+    for sent in ({}, {"csrf": "0" * 32}):
+        refused = client.post("/editor/login", data={"token": token, **sent})
+        assert refused.status_code == 403 and refused.get_json()["error"]["code"] == "csrf"
+        assert "Log in" in client.get("/editor").get_data(as_text=True)  # still logged out
+    login = {"token": token, "csrf": _csrf(client)}
+    assert client.post("/editor/login", data=login).status_code == 302
+    assert client.post("/editor/logout").status_code == 403  # a cross-site logout
+    assert "Find an article" in client.get("/editor").get_data(as_text=True)
+    assert _csrf(client) != login["csrf"]  # a new token comes with the login
+    assert client.post("/editor/logout", data={"csrf": _csrf(client)}).status_code == 302
+    assert "Log in" in client.get("/editor").get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("proxy_hops", "base_url", "headers", "secure"),
+    [
+        (0, "http://localhost", {}, False),
+        (0, "https://localhost", {}, True),
+        (0, "http://localhost", {"X-Forwarded-Proto": "https"}, False),  # nobody to trust
+        (1, "http://localhost", {"X-Forwarded-Proto": "https"}, True),
+    ],
+)
+def test_the_session_cookie_is_secure_over_https_only(
+    models: Path, sqlite_url: str, proxy_hops: int, base_url: str, headers: dict, secure: bool
+) -> None:
+    client = make_app(models, sqlite_url, proxy_hops=proxy_hops).test_client()
+    cookie = client.get("/editor", base_url=base_url, headers=headers).headers["Set-Cookie"]
+    assert ("; Secure" in cookie) is secure and "HttpOnly" in cookie
+
+
+def test_editor_pages_forbid_framing_and_foreign_scripts(client: FlaskClient) -> None:
+    for response in (client.get("/editor"), client.post("/editor/login")):
+        assert response.headers["X-Frame-Options"] == "DENY"
+        policy = response.headers["Content-Security-Policy"]
+        assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy
