@@ -50,7 +50,9 @@ def post_worker_init(worker: Any) -> None:
     holds; a database that hangs costs this worker's start its timeouts, once."""
     editorial = worker.wsgi.extensions["relata.editorial"]
     database = editorial.database
-    if not editorial.ready.wait(database.connect_timeout + database.statement_timeout):
+    # Capped well inside `timeout`, past which the master would kill the booting worker.
+    wait = min(database.connect_timeout + database.statement_timeout, timeout / 2)
+    if not editorial.ready.wait(wait):
         worker.log.error("starting without overrides: the database did not answer")
 
 
