@@ -57,7 +57,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         database,
         values["overrides_refresh_interval"],
         on_health=app_metrics.database_up.set,
-        prepare=lambda snapshot: store.model and overlays.build(store.model, snapshot),
+        prepare=lambda snapshot: overlays.build(store.model, snapshot) if store.model else None,
     )
     app.extensions["relata.editorial"] = editorial
     store = ModelStore(

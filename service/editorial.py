@@ -179,6 +179,7 @@ class EditorialCache:
             if expired or (revision or 0) != old.revision:
                 snapshot = build_snapshot(self.overrides, old, expired)
             self._healthy, self._error = True, None
+            self._since = None  # the database answered; what follows is this process's work
         except SQLAlchemyError as exc:
             if self._healthy or self._error != exc.__class__.__name__:
                 log.error("overrides database unavailable: %s", exc)

@@ -105,6 +105,30 @@ def test_an_app_starts_and_serves_while_its_database_hangs(models: Path) -> None
         assert client.get("/readyz").get_json()["status"] == "degraded"
 
 
+def test_a_connection_that_stalls_mid_session_reads_as_degraded(
+    models: Path, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = make_app(models, sqlite_url, database_connect_timeout=0.1,
+                   database_statement_timeout=0.1)  # fmt: skip
+    database = app.extensions["relata.database"]
+    released = threading.Event()
+    session = database.session
+
+    @contextmanager
+    def stalled() -> Iterator[object]:  # what a pooled connection to a frozen proxy does
+        released.wait()
+        with session() as opened:
+            yield opened
+
+    monkeypatch.setattr(database, "session", stalled)
+    client = app.test_client()
+    wait_until(lambda: client.get("/readyz").get_json()["status"] == "degraded", seconds=5)
+    assert client.get("/readyz").get_json()["database"] == "unavailable (not answering)"
+    assert client.get(f"/v1/related/{SOURCE}").status_code == 200
+    released.set()
+    wait_until(lambda: client.get("/readyz").get_json()["status"] == "ready", seconds=5)
+
+
 @pytest.mark.parametrize("damage", ["checksum", "missing folder"])
 def test_a_cold_start_on_a_bad_current_serves_the_newest_good_version_loudly(
     models: Path, archive: Path, tmp_path: Path, sqlite_url: str,
