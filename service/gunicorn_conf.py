@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 import service.app  # noqa: F401 - imported once here, so the workers share its pages
 from service import settings
+from service.auth import session_secret
 from service.database import Database, upgrade
 
 bind = os.environ.get("RELATA_BIND", "0.0.0.0:8000")
@@ -28,7 +29,12 @@ accesslog = "-"
 
 
 def on_starting(server: Any) -> None:
-    """Once, before any worker: empty the metrics folder, migrate the overrides database."""
+    """Once, before any worker: empty the metrics folder, settle the session key, migrate
+    the overrides database."""
+    if not os.environ.get("RELATA_SECRET_KEY"):
+        # Made here once, the workers inherit it: they sign editors' sessions alike even
+        # where no state folder is writable (a container user without a home).
+        os.environ["RELATA_SECRET_KEY"] = session_secret("")
     folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if folder:
         shutil.rmtree(folder, ignore_errors=True)

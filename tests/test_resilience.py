@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.cookiejar
 import json
 import logging
 import re
@@ -9,6 +10,7 @@ import shutil
 import socket
 import threading
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -292,3 +294,25 @@ def test_editor_pages_forbid_framing_and_foreign_scripts(client: FlaskClient) ->
         assert response.headers["X-Frame-Options"] == "DENY"
         policy = response.headers["Content-Security-Policy"]
         assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy
+
+
+def test_workers_share_one_session_key_without_a_writable_state_folder(
+    models: Path, sqlite_url: str, tmp_path: Path
+) -> None:
+    unwritable = tmp_path / "a-file"
+    unwritable.write_text("")  # no folder can be made under it
+    token = make_token(sqlite_url, "editor")
+    with served(models, "--database-url", sqlite_url, XDG_STATE_HOME=str(unwritable)) as base:
+        browser = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+        )
+
+        def page(data: dict[str, str] | None = None, path: str = "/editor") -> str:
+            body = urllib.parse.urlencode(data).encode() if data else None
+            with browser.open(f"{base}{path}", data=body, timeout=5) as response:
+                return response.read().decode()
+
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page()).group(1)
+        assert "Find an article" in page({"token": token, "csrf": csrf}, "/editor/login")
+        for _ in range(8):  # fresh connections: both workers know the session
+            assert "Find an article" in page()
