@@ -47,9 +47,7 @@ def make_engine(url: str, connect_timeout: float, statement_timeout: float) -> E
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(
-            url, connect_args={"timeout": statement_timeout}, pool_timeout=connect_timeout
-        )
+        engine = create_engine(url, connect_args={"timeout": statement_timeout})
         event.listen(engine, "connect", partial(_sqlite_pragmas, int(statement_timeout * 1000)))
         return engine
     # The statement timeout is the server's; options already in the URL (a search_path,
