@@ -1,4 +1,6 @@
-"""The service keeps serving through a hanging or refused database, promotes and ingests."""
+"""Issue 11, runtime: reads survive a hanging or refused database and a bad CURRENT,
+every worker follows promotes and ingests within their bounds, CLI mistakes are one line,
+and editor sessions cannot be forged or ridden."""
 
 from __future__ import annotations
 
@@ -57,6 +59,12 @@ def hanging_database() -> Iterator[str]:
             connection.close()
 
 
+@contextmanager
+def refused_database() -> Iterator[str]:
+    """A PostgreSQL URL where nothing listens."""
+    yield f"postgresql+psycopg://relata@127.0.0.1:{free_port()}/relata"
+
+
 def _post(url: str, body: dict, headers: dict[str, str], seconds: float) -> tuple[int, dict]:
     """Status and JSON body of a POST, errors included."""
     request = urllib.request.Request(
@@ -75,12 +83,6 @@ def _write(base: str, seconds: float) -> tuple[int, dict]:
     body = {"kind": "block", "target": "cup-final-report", "reason": "r"}
     headers = {"Authorization": "Bearer rlt_x", "If-Match": '"0"'}
     return _post(f"{base}/v1/overrides/{SOURCE}", body, headers, seconds)
-
-
-@contextmanager
-def refused_database() -> Iterator[str]:
-    """A PostgreSQL URL where nothing listens."""
-    yield f"postgresql+psycopg://relata@127.0.0.1:{free_port()}/relata"
 
 
 @pytest.mark.parametrize("database", [hanging_database, refused_database])
