@@ -23,7 +23,6 @@ bp = Blueprint("api", __name__)
 def live_model() -> Model:
     """The model serving this request, or 503 `no_model`."""
     store: ModelStore = current_app.extensions["relata.store"]
-    store.poll()
     if store.model is None:
         raise ApiError(503, "no_model", "No verified model is loaded yet.")
     return store.model
@@ -37,7 +36,7 @@ def _snapshot() -> Snapshot:
 def live_overlay(model: Model, snapshot: Snapshot) -> Overlay | None:
     """Articles ingested since the model was trained, folded into it."""
     cache: OverlayCache = current_app.extensions["relata.overlays"]
-    return cache.get(model, snapshot.ingested, snapshot.deleted)
+    return cache.get(model, snapshot)
 
 
 def _check(model: Model, snapshot: Snapshot, overlay: Overlay | None, slug: str) -> None:

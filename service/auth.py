@@ -137,23 +137,37 @@ class EditorSessions(SecureCookieSessionInterface):
             return self.make_null_session(app)
         return super().open_session(app, request)
 
+    def get_cookie_secure(self, app: Any) -> bool:
+        # Secure whenever the browser came over HTTPS (behind a proxy, as `proxy_hops`
+        # lets ProxyFix tell), so the cookie is never sent back over plain HTTP.
+        return request.is_secure or super().get_cookie_secure(app)
 
-def session_secret(configured: str, models_dir: Path) -> str:
-    """The session-signing key: the configured one, else one kept beside the models.
 
-    The file is created once (exclusively, mode 0600), so every worker of every process
-    that shares the models folder signs with the same key.
+def state_dir() -> Path:
+    """This user's state folder for Relata (`$XDG_STATE_HOME/relata`)."""
+    base = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
+    return Path(base) / "relata"
+
+
+def session_secret(configured: str) -> str:
+    """The session-signing key: the configured one, else one kept in the user's state
+    folder, never beside the models (whose database holds the token digests: reading
+    both would forge any editor's session).
+
+    The file is created once (exclusively, mode 0600), so every worker of this user
+    signs with the same key; several machines must share one `RELATA_SECRET_KEY`.
     """
     if configured:
         return configured
-    path = models_dir / ".secret_key"
+    folder = state_dir()
+    path = folder / "secret_key"
     try:
-        models_dir.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "w") as handle:
             handle.write(secrets.token_hex(32))
     except FileExistsError:
         pass
-    except OSError:  # a read-only models folder: sessions then last as long as the process
+    except OSError:  # no writable state folder: sessions then last as long as the process
         return secrets.token_hex(32)
     return path.read_text().strip()

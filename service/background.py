@@ -1,40 +1,65 @@
-"""Throttled background refreshes, so that no request waits for a reload."""
+"""Background timers, so that no request waits for a reload or for the database."""
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
+
+from flask import Flask
 
 log = logging.getLogger(__name__)
 
+MIN_INTERVAL = 0.01  # an interval of 0 (tests) would spin a core
+TICKERS = "relata.tickers"
 
-class BackgroundRefresh:
-    """Run `work` in a daemon thread at most every `interval` seconds, never twice at once."""
 
-    def __init__(self, work: Callable[[], object], interval: float) -> None:
+class Ticker:
+    """Run `work` in a daemon thread every `interval` seconds until stopped (the first
+    time at once, or after one interval unless `at_once`)."""
+
+    def __init__(
+        self, work: Callable[[], object], interval: float, name: str, at_once: bool = True
+    ) -> None:
         self.work = work
-        self.interval = interval
-        self._lock = threading.Lock()
-        self._running = False
-        self._next = 0.0
+        self.interval = max(interval, MIN_INTERVAL)
+        self.at_once = at_once
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
-    def kick(self, force: bool = False) -> None:
-        """Start a refresh if one is due (or `force`) and none is running; cheap otherwise."""
-        now = time.monotonic()
-        if now < self._next and not force:
-            return
-        with self._lock:
-            if self._running or (now < self._next and not force):
-                return
-            self._running, self._next = True, now + self.interval
-        threading.Thread(target=self._run, daemon=True).start()
+    def start(self) -> Ticker:
+        """Start the thread; returns self."""
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Ask the thread to end after its current run, and wait for it."""
+        self._stopped.set()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
 
     def _run(self) -> None:
-        try:
-            self.work()
-        except Exception:  # a refresh must never kill its thread silently
-            log.exception("background refresh failed")
-        finally:
-            self._running = False
+        if not self.at_once and self._stopped.wait(self.interval):
+            return
+        while True:
+            try:
+                self.work()
+            except Exception:  # a failed run must never end the timer silently
+                log.exception("%s failed", self._thread.name)
+            if self._stopped.wait(self.interval):
+                return
+
+
+def start(
+    app: Flask, work: Callable[[], object], interval: float, name: str, at_once: bool = True
+) -> Ticker:
+    """Run `work` every `interval` seconds for as long as `app` lives (see `stop`)."""
+    ticker = Ticker(work, interval, name, at_once).start()
+    app.extensions.setdefault(TICKERS, []).append(ticker)
+    return ticker
+
+
+def stop(app: Flask) -> None:
+    """Stop every timer `app` started (tests; a server process just exits)."""
+    for ticker in app.extensions.pop(TICKERS, []):
+        ticker.stop()

@@ -32,7 +32,6 @@ from service.cli_options import (
     training_options,
     training_source,
 )
-from service.database import upgrade
 from service.editorial import Snapshot
 from service.gunicorn_conf import gunicorn_args
 from service.model_store import ModelExtras, OverlayCache
@@ -112,7 +111,7 @@ def export(models_dir: Path, database_url: str, out: click.utils.LazyFile, limit
     """Write every article's related cards, one JSON object per line, as the API serves them."""
     model = live_model(models_dir)
     snapshot = overrides_snapshot(models_dir, database_url) or Snapshot()
-    overlay = OverlayCache(ModelExtras(models_dir)).get(model, snapshot.ingested, snapshot.deleted)
+    overlay = OverlayCache(ModelExtras(models_dir)).build(model, snapshot)
     query = parse_query({"limit": limit}, limit, 50)
     slugs = [card["slug"] for card in model.cards]
     slugs += [slug for slug in (overlay.own if overlay else ()) if slug not in model.rows]
@@ -135,10 +134,16 @@ def export(models_dir: Path, database_url: str, out: click.utils.LazyFile, limit
 )
 def serve(models_dir: Path, database_url: str, host: str, port: int, workers: int) -> None:
     """Serve the live model over HTTP with gunicorn, exactly as the Docker image does."""
+    # A misspelt folder would be created and answer 503 for ever; a shared store's
+    # replica fills its (possibly new) cache folder itself.
+    if not models_dir.is_dir() and not os.environ.get("RELATA_MODELS_URL"):
+        raise click.ClickException(f"--models: no such folder: {models_dir}")
+    with open_database(models_dir, database_url, create=True):
+        pass  # only checks the URL here: gunicorn migrates, and serves whatever it answers
     if registry.current_version(models_dir) is None:
         click.echo(f"warning: no live model in {models_dir}; /readyz answers 503", err=True)
-    with open_database(models_dir, database_url) as target:
-        upgrade(target.engine)
+    # gunicorn's `on_starting` migrates the database: one behaviour whether it answers,
+    # refuses or hangs (lists served, `/readyz` degraded, writes 503).
     env = {**os.environ, "RELATA_MODELS_DIR": str(models_dir), "RELATA_DATABASE_URL": database_url}
     if workers > 1:
         # Workers share their metrics through files in this folder.

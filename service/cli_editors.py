@@ -23,7 +23,7 @@ def db() -> None:
 @DATABASE
 def db_upgrade(models_dir: Path, database_url: str) -> None:
     """Create or migrate the database schema to the newest version."""
-    with open_database(models_dir, database_url) as target:
+    with open_database(models_dir, database_url, create=True) as target:
         upgrade(target.engine)
     click.echo(f"database at the newest schema: {target.engine.url.render_as_string()}")
 

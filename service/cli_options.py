@@ -47,15 +47,34 @@ DATABASE = click.option(
 )
 
 
+def one_line(exc: Exception) -> str:
+    """A database error as one line: its class and the driver's first line (SQLAlchemy
+    appends the SQL and a link on further lines)."""
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return f"{exc.__class__.__name__}: {text.splitlines()[0] if text else 'failed'}"
+
+
 @contextmanager
-def open_database(models_dir: Path, url: str) -> Iterator[Database]:
-    """The overrides database (`url`, or the default beside the models), closed afterwards;
-    a database failure becomes a one-line error."""
-    target = Database(url or default_url(models_dir))
+def open_database(models_dir: Path, url: str, create: bool = False) -> Iterator[Database]:
+    """The overrides database (`url`, or the default beside the models), closed afterwards.
+
+    Without a URL the default must exist unless `create` (`db upgrade`): a command run
+    in the wrong folder must not leave a stray database there. A bad URL or a database
+    failure becomes a one-line error.
+    """
+    if not create and _no_database(models_dir, url):
+        raise click.ClickException(
+            f"no overrides database in {models_dir} (run `relata db upgrade --models "
+            f"{models_dir}`, or give --database-url)"
+        )
+    try:
+        target = Database(url or default_url(models_dir))
+    except (SQLAlchemyError, ValueError) as exc:
+        raise click.ClickException(f"--database-url: {one_line(exc)}") from None
     try:
         yield target
     except SQLAlchemyError as exc:
-        raise click.ClickException(f"database error: {exc.__class__.__name__}: {exc}") from None
+        raise click.ClickException(f"database error: {one_line(exc)}") from None
     finally:
         target.engine.dispose()
 

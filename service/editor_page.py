@@ -1,11 +1,13 @@
 """The editor page: log in with a token, find an article, see and shape its cards.
 
 Server-rendered (Jinja escapes every title), with a little JavaScript that calls the
-editor API using the session cookie and a CSRF token.
+editor API using the session cookie and a CSRF token. The login and logout forms carry
+that token too, and every page forbids framing and scripts from anywhere but here.
 """
 
 from __future__ import annotations
 
+import hmac
 import secrets
 from typing import Any
 
@@ -34,6 +36,25 @@ from service.stale import stale_overrides
 bp = Blueprint("editor_page", __name__, url_prefix="/editor")
 SEARCH_RESULTS = 20
 SHOWN_CARDS = 12
+# Card images come from the site's own CDN, wherever that is; nothing else may load.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' https: http: data:; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+def _csrf() -> str:
+    """This browser session's CSRF token, made on first sight (before login, too)."""
+    return session.setdefault("csrf", secrets.token_hex(16))
+
+
+def _check_csrf() -> None:
+    """A form post must carry the session's token: no other site can make one."""
+    sent, kept = request.form.get("csrf", ""), session.get("csrf", "")
+    if not sent or not hmac.compare_digest(sent, kept):
+        raise ApiError(403, "csrf", "missing or wrong CSRF token: reload the page and retry")
 
 
 def _signed_in() -> bool:
@@ -60,19 +81,21 @@ def _search(model: Model, text: str) -> list[dict[str, Any]]:
 def home() -> str | Response:
     """The login form, or the article search."""
     if not _signed_in():
-        return render_template("editor/login.html")
+        return render_template("editor/login.html", csrf=_csrf())
     query = request.args.get("q", "")
     return render_template("editor/search.html", query=query, results=_search(live_model(), query))
 
 
 @bp.post("/login")
 def login() -> tuple[str, int] | Response:
-    """Check the token and keep its digest in the signed session."""
+    """Check the token and keep its digest in the signed session (with a new CSRF token)."""
+    _check_csrf()
     token = request.form.get("token", "").strip()
     database = current_app.extensions["relata.database"]
     principal = principal_for(database, digest(token)) if token else None
     if principal is None:
-        return render_template("editor/login.html", error="That token is not valid."), 401
+        page = render_template("editor/login.html", csrf=_csrf(), error="That token is not valid.")
+        return page, 401
     session.clear()
     session.update(
         token_digest=digest(token), name=principal.name, role=principal.role,
@@ -84,6 +107,7 @@ def login() -> tuple[str, int] | Response:
 @bp.post("/logout")
 def logout() -> Response:
     """Forget the session."""
+    _check_csrf()
     session.clear()
     return redirect(url_for("editor_page.home"))
 
@@ -116,6 +140,12 @@ def article(slug: str) -> str | Response:
         global_version=global_version,
         global_rows=[r.as_dict() for r in global_rows],
     )
+
+
+@bp.after_request
+def _secure_headers(response: Response) -> Response:
+    response.headers.update(SECURITY_HEADERS)
+    return response
 
 
 def init_app(app: Flask) -> None:

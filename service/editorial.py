@@ -1,10 +1,10 @@
 """The request path's view of the overrides: an in-memory snapshot, refreshed cheaply.
 
 Serving never queries overrides per request. A snapshot of every active override is
-rebuilt when the database's revision counter moves (checked at most every
+rebuilt in the background when the database's revision counter moves (checked every
 `overrides_refresh_interval` seconds) or when an override in it expires. If the database
-cannot be reached, the last snapshot keeps applying and `healthy` turns false, so pages
-keep their related lists.
+cannot be reached, or hangs, the last snapshot keeps applying and `health()` says so, so
+pages keep their related lists.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from service.background import BackgroundRefresh
 from service.database import Database
 from service.ingest import Articles
 from service.overrides import Overrides, utcnow
@@ -58,6 +57,7 @@ class Snapshot:
     epoch: int = 0  # bumped when an expiry rebuilt the snapshot
     ingested: tuple[dict[str, Any], ...] = ()  # articles added or updated since training
     deleted: frozenset[str] = frozenset()  # articles deleted since training
+    articles_revision: int = -1  # the revision at which `ingested` or `deleted` last changed
 
     def for_source(self, slug: str) -> Editorial:
         """The overrides that shape `slug`'s list."""
@@ -70,8 +70,12 @@ class Snapshot:
         )
 
 
-def build_snapshot(overrides: Overrides, epoch: int = 0) -> Snapshot:
-    """Read every override once and keep the ones active now."""
+def build_snapshot(
+    overrides: Overrides, previous: Snapshot | None = None, expired: bool = False
+) -> Snapshot:
+    """Read every override once and keep the ones active now (`previous`: the snapshot
+    this one replaces, `expired`: an override in it has expired since)."""
+    previous = previous or Snapshot()
     revision, versions, rows = overrides.everything()
     ingested, deleted = Articles(overrides.database).everything()
     now = utcnow()
@@ -101,19 +105,25 @@ def build_snapshot(overrides: Overrides, epoch: int = 0) -> Snapshot:
         hidden_everywhere=frozenset(everywhere),
         unpublished=frozenset(unpublished),
         next_expiry=min(expiries, default=None),
-        epoch=epoch,
+        epoch=previous.epoch + expired,
         ingested=tuple(ingested),
         deleted=deleted,
+        # Overrides move the revision too: only a change of the articles needs a new
+        # overlay, and comparing them here spares every request from hashing them.
+        articles_revision=previous.articles_revision
+        if (tuple(ingested), deleted) == (previous.ingested, previous.deleted)
+        else revision,
     )
 
 
 class EditorialCache:
-    """Keeps a current snapshot; survives an unreachable database.
+    """Keeps a current snapshot, refreshed off the request path; survives a dead database.
 
-    While the database answers, the request that finds the snapshot due checks the
-    revision itself (one indexed read per interval per process), so even a worker that
-    sat idle serves a change at once. While it does not, retries go to the background,
-    so no page waits on a dead database.
+    A background timer (see `service.background`) calls `refresh` every
+    `overrides_refresh_interval` seconds, traffic or not, so an idle worker never serves
+    old overrides for long; a write in this process calls it at once. Requests only read
+    `snapshot`. Before a new snapshot is published, `prepare` gets it (the overlay of
+    ingested articles is built there), so requests never build anything.
     """
 
     def __init__(
@@ -121,44 +131,62 @@ class EditorialCache:
         database: Database,
         refresh_interval: float,
         on_health: Callable[[bool], None] = lambda healthy: None,
+        prepare: Callable[[Snapshot], None] = lambda snapshot: None,
     ) -> None:
         self.database = database
         self.on_health = on_health
+        self.prepare = prepare
         self.overrides = Overrides(database)
         self.snapshot = Snapshot()
-        self.healthy = False
-        self.error: str | None = None
         self.refresh_interval = refresh_interval
-        self._next_check = 0.0
-        self._refreshing = threading.Lock()
-        self._background = BackgroundRefresh(self.refresh, refresh_interval)
+        self.ready = threading.Event()  # set once the first refresh has finished, either way
+        self._healthy = False
+        self._error: str | None = "not checked yet"
+        self._since: float | None = None  # when the running refresh started
+        self._lock = threading.Lock()
 
     def current(self) -> Snapshot:
-        """The snapshot to serve with, checked against the database when due."""
-        expiry = self.snapshot.next_expiry
-        due = time.monotonic() >= self._next_check or (expiry is not None and utcnow() >= expiry)
-        if due and not self.healthy:
-            self._background.kick()
-        elif due and self._refreshing.acquire(blocking=False):
-            try:  # another thread already refreshing: serve what we have
-                self.refresh()
-            finally:
-                self._refreshing.release()
+        """The snapshot to serve with (never touches the database)."""
         return self.snapshot
+
+    def health(self) -> tuple[bool, str | None]:
+        """(healthy, why not): also false while a refresh hangs past the timeouts, which
+        is what a database that accepts but never answers looks like."""
+        since = self._since
+        limit = self.database.connect_timeout + self.database.statement_timeout
+        if since is not None and time.monotonic() - since > limit:
+            return False, "not answering"
+        return self._healthy, self._error
 
     def refresh(self) -> None:
         """Rebuild the snapshot if the revision moved or an override expired."""
-        self._next_check = time.monotonic() + self.refresh_interval
+        with self._lock:
+            self._since = time.monotonic()
+            try:
+                self._refresh()
+            finally:
+                self._since = None
+        self.ready.set()
+        self.on_health(self._healthy)
+
+    def _refresh(self) -> None:
         try:
             with self.database.session() as session:
                 revision = session.scalar(select(Scope.version).where(Scope.scope == REVISION))
             old = self.snapshot
             expired = old.next_expiry is not None and utcnow() >= old.next_expiry
+            snapshot = old
             if expired or (revision or 0) != old.revision:
-                self.snapshot = build_snapshot(self.overrides, old.epoch + expired)
-            self.healthy, self.error = True, None
+                snapshot = build_snapshot(self.overrides, old, expired)
+            self._healthy, self._error = True, None
+            self._since = None  # the database answered; what follows is this process's work
         except SQLAlchemyError as exc:
-            if self.healthy or self.error is None:
+            if self._healthy or self._error != exc.__class__.__name__:
                 log.error("overrides database unavailable: %s", exc)
-            self.healthy, self.error = False, exc.__class__.__name__
-        self.on_health(self.healthy)
+            self._healthy, self._error = False, exc.__class__.__name__
+            return
+        try:  # called every time, so a model swapped in since is prepared for too
+            self.prepare(snapshot)
+        except Exception:  # a failed overlay must not hold back the overrides
+            log.exception("preparing overrides revision %d failed", snapshot.revision)
+        self.snapshot = snapshot

@@ -18,7 +18,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 import service.app  # noqa: F401 - imported once here, so the workers share its pages
 from service import settings
-from service.database import Database, default_url, upgrade
+from service.auth import session_secret
+from service.database import Database, upgrade
 
 bind = os.environ.get("RELATA_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
@@ -28,19 +29,37 @@ accesslog = "-"
 
 
 def on_starting(server: Any) -> None:
-    """Once, before any worker: empty the metrics folder, migrate the overrides database."""
+    """Once, before any worker: empty the metrics folder, settle the session key, migrate
+    the overrides database."""
+    if not os.environ.get("RELATA_SECRET_KEY"):
+        # Made here once, the workers inherit it: they sign editors' sessions alike even
+        # where no state folder is writable (a container user without a home).
+        os.environ["RELATA_SECRET_KEY"] = session_secret("")
     folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if folder:
         shutil.rmtree(folder, ignore_errors=True)
         Path(folder).mkdir(parents=True, exist_ok=True)
-    values = settings.from_environment()
-    database = Database(values["database_url"] or default_url(values["models_dir"]))
+    # The database's timeouts bound this: a database that hangs delays the start by
+    # seconds, and the workers then serve lists without it.
+    database = Database.from_settings(settings.from_environment())
     try:
         upgrade(database.engine)
     except SQLAlchemyError as exc:  # serve model lists anyway; /readyz will say why
         server.log.error("overrides database not migrated: %s", exc)
     finally:
         database.engine.dispose()
+
+
+def post_worker_init(worker: Any) -> None:
+    """Before a worker takes requests: give its first overrides snapshot (read in the
+    background) a bounded wait, so it does not serve lists without overrides the database
+    holds; a database that hangs costs this worker's start its timeouts, once."""
+    editorial = worker.wsgi.extensions["relata.editorial"]
+    database = editorial.database
+    # Capped well inside `timeout`, past which the master would kill the booting worker.
+    wait = min(database.connect_timeout + database.statement_timeout, timeout / 2)
+    if not editorial.ready.wait(wait):
+        worker.log.error("starting without overrides: the database did not answer")
 
 
 def when_ready(server: Any) -> None:

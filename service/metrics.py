@@ -45,17 +45,26 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+        # Per worker (a `pid` label under several workers): a worker left on an old
+        # version shows, rather than hiding behind the others' maximum.
         self.model = Gauge(
             "relata_model_info",
             "1 for the model version being served.",
             ["version"],
-            multiprocess_mode="livemax",
+            multiprocess_mode="liveall",
             registry=self.registry,
         )
         self.database_up = Gauge(
             "relata_database_up",
             "1 while the overrides database answers, 0 while serving without it.",
             multiprocess_mode="livemin",
+            registry=self.registry,
+        )
+        self.model_fallback = Gauge(
+            "relata_model_fallback",
+            "1 while serving an older version from HISTORY because the one CURRENT names "
+            "failed to load at start.",
+            multiprocess_mode="livemax",
             registry=self.registry,
         )
         self.model_failures = Counter(
@@ -75,11 +84,12 @@ class Metrics:
         children[0].observe(seconds)
         children[1].inc()
 
-    def model_changed(self, previous: object, current: object) -> None:
+    def model_changed(self, previous: object, current: object, fallback: bool) -> None:
         """Move the version gauge from the previous model to the current one."""
         if previous is not None:
             self.model.labels(version=previous.version).set(0)  # type: ignore[attr-defined]
         self.model.labels(version=current.version).set(1)  # type: ignore[attr-defined]
+        self.model_fallback.set(int(fallback))
 
     def exposition(self) -> bytes:
         """The text exposition, across all workers in multiprocess mode."""

@@ -37,20 +37,21 @@ def healthz() -> Response:
 
 @bp.get("/readyz")
 def readyz() -> Response:
-    """Ready once a verified model is loaded."""
+    """Ready once a verified model is loaded; degraded (still 200: lists are served)
+    while the database is away or an older version stands in for a failed `CURRENT`."""
     store = _store()
-    store.poll()
     if store.model is None:
         raise ApiError(503, "no_model", "No verified model is loaded yet.")
-    editorial = current_app.extensions["relata.editorial"]
-    database = "ok" if editorial.healthy else f"unavailable ({editorial.error})"
+    healthy, error = current_app.extensions["relata.editorial"].health()
     return json_response(
         {
-            "status": "ready",
+            "status": "ready" if healthy and store.fallback is None else "degraded",
             "model_version": store.model.version,
             "refused_versions": store.failed,
+            # Set while CURRENT's version failed at start and an older one serves.
+            "fallback": store.fallback,
             # Lists are served from the model alone while the database is away.
-            "database": database,
+            "database": "ok" if healthy else f"unavailable ({error})",
         }
     )
 

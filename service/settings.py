@@ -83,20 +83,49 @@ SETTINGS: tuple[Setting, ...] = (
         "`models_dir`. PostgreSQL: `postgresql+psycopg://user@host/db`.",
     ),
     Setting(
+        "database_connect_timeout",
+        3.0,
+        "Seconds to wait for the overrides database to accept a connection (PostgreSQL "
+        "`connect_timeout`, at least 2) or for a free pooled connection.",
+        float,
+    ),
+    Setting(
+        "database_statement_timeout",
+        5.0,
+        "Longest one database statement may run (PostgreSQL `statement_timeout`) or wait "
+        "for a lock (SQLite busy timeout), seconds.",
+        float,
+    ),
+    Setting(
         "overrides_refresh_interval",
         1.0,
-        "Seconds between checks for overrides changed by other processes.",
+        "Seconds between background checks for overrides and ingested articles changed by "
+        "other processes.",
         float,
     ),
     Setting(
         "secret_key",
         "",
         "Key that signs the editor page's session cookie; empty = a random key kept in "
-        "`models_dir/.secret_key`.",
+        "`$XDG_STATE_HOME/relata/secret_key` (`~/.local/state/relata/`), never in "
+        "`models_dir`. Several machines behind one address must share one key.",
+    ),
+    Setting(
+        "proxy_hops",
+        0,
+        "Reverse proxies in front of the service whose `X-Forwarded-For/-Proto/-Host` "
+        "are trusted (werkzeug `ProxyFix`), so the editor's cookie is `Secure` behind an "
+        "HTTPS proxy; 0 = trust none.",
+        int,
     ),
     Setting("max_body_bytes", 1 << 20, "Largest request body accepted, in bytes.", int),
     Setting("log_level", "INFO", "Log level of the service's own messages."),
 )
+
+
+def default(name: str) -> Any:
+    """The default value of the setting called `name`."""
+    return next(setting.default for setting in SETTINGS if setting.name == name)
 
 
 def resolve(environ: Mapping[str, str], overrides: Mapping[str, Any] | None) -> dict[str, Any]:

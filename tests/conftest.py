@@ -12,9 +12,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 
+from service import background
 from service.app import create_app
 from service.cli import main
 from tests.corpus import write_archive
+from tests.serving import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_URL = os.environ.get(
@@ -39,6 +41,20 @@ def export_cli(models: Path, out: Path, limit: int, database_url: str = "") -> l
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     return [json.loads(line) for line in out.read_text().splitlines()]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _state_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Keep the services' state (the session key) out of the real home folder; served
+    children inherit it."""
+    folder = tmp_path_factory.mktemp("state")
+    before = os.environ.get("XDG_STATE_HOME")
+    os.environ["XDG_STATE_HOME"] = str(folder)
+    yield folder
+    if before is None:
+        del os.environ["XDG_STATE_HOME"]
+    else:
+        os.environ["XDG_STATE_HOME"] = before
 
 
 @pytest.fixture(scope="session")
@@ -115,25 +131,30 @@ _APPS: list[Flask] = []
 
 
 @pytest.fixture(autouse=True)
-def _close_databases() -> Iterator[None]:
-    """Close the connection pools of the apps a test made (psycopg warns otherwise)."""
+def _close_apps() -> Iterator[None]:
+    """Stop the background timers and close the connection pools of the apps a test made
+    (psycopg warns otherwise)."""
     yield
     while _APPS:
-        _APPS.pop().extensions["relata.database"].engine.dispose()
+        app = _APPS.pop()
+        background.stop(app)
+        app.extensions["relata.database"].engine.dispose()
 
 
 def make_app(models: Path, database_url: str, **settings: object) -> Flask:
-    """The service on `models` and `database_url`, refreshing at every request."""
+    """The service on `models` and `database_url`, refreshing in the background every
+    50 ms, once its first overrides snapshot is read (as a gunicorn worker starts)."""
     config = {
         "models_dir": str(models),
         "database_url": database_url,
-        "reload_interval": 0.0,
-        "overrides_refresh_interval": 0.0,
+        "reload_interval": 0.05,
+        "overrides_refresh_interval": 0.05,
         "secret_key": "test-only-key",
         **settings,
     }
     app = create_app(config)
     _APPS.append(app)
+    wait_until(app.extensions["relata.editorial"].ready.is_set)
     return app
 
 

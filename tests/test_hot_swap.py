@@ -1,7 +1,9 @@
-"""A running multi-worker gunicorn swaps models on promote and rollback, failing nothing."""
+"""A running multi-worker gunicorn swaps models on promote and rollback, failing nothing,
+and every worker swaps within `reload_interval` plus the load time, traffic or not."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import threading
 import time
@@ -62,5 +64,37 @@ def test_promote_and_rollback_under_load_fail_no_request(
                     get_json(f"{base}/v1/related/{slug}")[1]["model_version"] == second
                 )
             )
-        metrics = get_text(f"{base}/metrics")
-        assert f'relata_model_info{{version="{second}"}} 1.0' in metrics
+        assert set(_served_by_worker(base).values()) == {second}
+
+
+def _served_by_worker(base: str) -> dict[str, str]:
+    """Worker pid → the version it serves, from each worker's own `relata_model_info`."""
+    metrics = get_text(f"{base}/metrics")
+    return dict(re.findall(r'relata_model_info\{pid="(\d+)",version="([^"]+)"\} 1\.0', metrics))
+
+
+RELOAD_INTERVAL = 0.5
+LOAD_ALLOWANCE = 5.0  # verifying and mapping the test model takes far less
+
+
+def test_every_worker_swaps_within_the_reload_interval_without_traffic(
+    models: Path, archive: Path, tmp_path: Path
+) -> None:
+    store = tmp_path / "models"
+    shutil.copytree(models, store)
+    first = registry.current_version(store)
+    train_cli([archive], store, "--set", "recency_weight=0.9")
+    second = registry.current_version(store)
+    cli("promote", first, "--models", str(store))
+
+    with served(store, RELATA_RELOAD_INTERVAL=str(RELOAD_INTERVAL)) as base:
+        wait_until(lambda: len(_served_by_worker(base)) == 2)  # both workers are up
+        assert set(_served_by_worker(base).values()) == {first}
+        cli("promote", second, "--models", str(store))
+        # Only /metrics is asked (it reads every worker's gauge files, and loads nothing).
+        wait_until(
+            lambda: set(_served_by_worker(base).values()) == {second},
+            seconds=RELOAD_INTERVAL + LOAD_ALLOWANCE,
+        )
+        for slug in SLUGS * 3:  # fresh connections: both workers, each at once on the new one
+            assert get_json(f"{base}/v1/related/{slug}")[1]["model_version"] == second

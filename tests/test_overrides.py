@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import threading
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from flask.testing import FlaskClient
 
 from tests.conftest import cli, make_app, make_token, train_cli
 from tests.corpus import ARTICLES, write_archive
+from tests.serving import wait_until
 from training import registry
 
 SOURCE = "mars-rover-lands"
@@ -126,10 +126,7 @@ def test_expired_overrides_stop_applying(client: FlaskClient, editor: Editor) ->
     soon = (datetime.now(UTC) + timedelta(seconds=1.5)).isoformat()
     assert editor.pin(SOURCE, "tennis-open-final", 1, expires_at=soon).status_code == 200
     assert _slugs(client)[0] == "tennis-open-final"
-    deadline = time.monotonic() + 10
-    while _slugs(client)[0] == "tennis-open-final":
-        assert time.monotonic() < deadline, "the pin did not expire"
-        time.sleep(0.1)
+    wait_until(lambda: _slugs(client)[0] != "tennis-open-final", seconds=10)
     listing = editor.client.get(f"/v1/overrides/{SOURCE}", headers=editor.headers).get_json()
     assert listing["overrides"][0]["expired"] is True
 
@@ -271,10 +268,7 @@ def test_pins_survive_a_retrain_and_stale_ones_are_flagged(
     output = train_cli([smaller], store, "--database-url", database_url)
     assert "1 overrides are stale" in output
     new = registry.current_version(store)
-    deadline = time.monotonic() + 10
-    while client.get("/readyz").get_json()["model_version"] != new:
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    wait_until(lambda: client.get("/readyz").get_json()["model_version"] == new, seconds=10)
     assert _slugs(client)[0] == "tennis-open-final"
     stale = client.get("/v1/overrides:stale", headers=editor.headers).get_json()["stale"]
     assert [(s["scope"], s["target"], s["stale"]) for s in stale] == [
@@ -291,7 +285,7 @@ def test_an_unreachable_database_does_not_break_pages(models: Path) -> None:
     client = app.test_client()
     assert client.get(f"/v1/related/{SOURCE}").status_code == 200
     ready = client.get("/readyz").get_json()
-    assert ready["status"] == "ready" and ready["database"].startswith("unavailable")
+    assert ready["status"] == "degraded" and ready["database"].startswith("unavailable")
     assert "relata_database_up 0.0" in client.get("/metrics").get_data(as_text=True)
     token = {"Authorization": "Bearer rlt_anything"}
     response = client.get(f"/v1/overrides/{SOURCE}", headers=token)

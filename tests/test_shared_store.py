@@ -37,11 +37,12 @@ def _database(folder: Path) -> str:
 
 def _replica(tmp_path: Path, url: str) -> Flask:
     cache = tmp_path / f"replica-{uuid.uuid4().hex[:6]}"
-    return make_app(cache, _database(cache), models_url=url)
+    # No background checks of the store: these tests take each step with `_follow`.
+    return make_app(cache, _database(cache), models_url=url, reload_interval=3600.0)
 
 
 def _follow(app: Flask) -> None:
-    app.extensions["relata.store"].load_current()  # what the background poll does
+    app.extensions["relata.store"].load_current()  # what the background timer does
 
 
 def test_replicas_serve_publish_and_rollback_through_the_store(

@@ -65,6 +65,16 @@ def history(models_dir: Path) -> list[dict[str, str]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
+def recent_versions(models_dir: Path) -> list[str]:
+    """Every version HISTORY names, the most recently live first, each once."""
+    versions: list[str] = []
+    for entry in reversed(history(models_dir)):
+        for version in (entry["version"], entry.get("previous")):
+            if version and version not in versions:
+                versions.append(version)
+    return versions
+
+
 def promote(models_dir: Path, version: str, action: str = "promote") -> None:
     """Make a verified `version` the live model: one atomic switch of CURRENT."""
     verify(models_dir / version)
