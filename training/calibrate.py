@@ -140,7 +140,8 @@ def blend(
         (first.getnnz(axis=1) > 0) & (second.getnnz(axis=1) > 0)
     )
     rows = np.sort(np.random.default_rng(seed).permutation(usable)[:QUERIES])
-    pool, top = min(POOL, n - 1), min(TOP, n - 1)
+    # On a small archive a top ten is most of it: judge a shorter top there.
+    pool, top = min(POOL, n - 1), max(1, min(TOP, (n - 1) // 4))
     if top < 1 or not len(rows):
         rows = rows[:0]
     combos = [(t, c, r) for t in grids["tags"] for c in grids["category"] for r in grids["recency"]]
