@@ -41,6 +41,7 @@ from service.related import related_items
 from training import artifact, registry
 from training.archive import ArchiveError
 from training.distributed import parallel_backend
+from training.gates import GateFailure
 from training.pipeline import train as run_training
 
 
@@ -58,6 +59,7 @@ for command in (db, tokens, overrides, retrain, schedule, promote, rollback, pub
 @main.command()
 @training_options
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--force", is_flag=True, help="Make the model live even if it fails a sanity gate.")
 def train(
     archives: tuple[Path, ...],
     models_dir: Path,
@@ -65,13 +67,20 @@ def train(
     pairs: tuple[str, ...],
     dask_scheduler: str,
     quiet: bool,
+    force: bool,
 ) -> None:
-    """Train on the archive and publish the new model as the live version."""
+    """Train on the archive and publish the new model as the live version (exit 1, the
+    live model unchanged, if it fails a sanity gate)."""
     settings = train_settings(pairs)
     source = training_source(archives, models_dir, database_url)
     try:
         with parallel_backend(dask_scheduler):
-            report = run_training(source, models_dir, settings, progress(quiet))
+            report = run_training(source, models_dir, settings, progress(quiet), force=force)
+    except GateFailure as exc:
+        raise click.ClickException(
+            f"{exc}; not made live, kept in {models_dir} (inspect it, then "
+            f"`relata promote {exc.version}` or train again with --force)"
+        ) from None
     except (ArchiveError, artifact.ArtifactError, registry.RegistryError, OSError) as exc:
         raise click.ClickException(str(exc)) from None
     for error in report.errors[:20]:
