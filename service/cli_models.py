@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import click
@@ -192,10 +193,11 @@ def evaluate_command(
     models_dir: Path, version: str | None, against: str | None, out: Path | None
 ) -> None:
     """Print and write (JSON + HTML with plots) a model's figures, optionally against another."""
+    folder_of = partial(artifact.version_folder, models_dir)
     try:
-        model = artifact.load_model(models_dir / version) if version else live_model(models_dir)
-        figures = evaluate(model, artifact.load_features(models_dir / model.version))
-        other = artifact.load_model(models_dir / against) if against else None
+        model = artifact.load_model(folder_of(version)) if version else live_model(models_dir)
+        figures = evaluate(model, artifact.load_features(folder_of(model.version)))
+        other = artifact.load_model(folder_of(against)) if against else None
     except artifact.ArtifactError as exc:
         raise click.ClickException(str(exc)) from None
     changes = compare(model, other) if other else None

@@ -66,7 +66,7 @@ def live_model(models_dir: Path) -> artifact.LoadedModel:
     if version is None:
         raise click.ClickException(f"no live model in {models_dir} (train one first)")
     try:
-        return artifact.load_model(models_dir / version)
+        return artifact.load_model(artifact.version_folder(models_dir, version))
     except artifact.ArtifactError as exc:
         raise click.ClickException(str(exc)) from None
 

@@ -66,7 +66,7 @@ class ModelStore:
             folder = (
                 remote.fetch(self.models_url, version, self.models_dir)
                 if self.models_url
-                else self.models_dir / version
+                else artifact.version_folder(self.models_dir, version)
             )
             model = artifact.load_model(folder)
         except (artifact.ArtifactError, OSError, ValueError, KeyError) as exc:
@@ -100,7 +100,7 @@ class ModelExtras:
     def _ensure(self, model: Model) -> None:
         with self._lock:
             if self._version != model.version:
-                folder = self.models_dir / model.version
+                folder = artifact.version_folder(self.models_dir, model.version)
                 self._features = artifact.load_features(folder)
                 self._vectorizer = artifact.load_vectorizer(folder)
                 self._version = model.version

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
@@ -56,8 +57,28 @@ MODEL_FILES = (
 )  # fmt: skip
 
 
+# What `training.pipeline` names a version: its UTC creation time, then a digest prefix.
+VERSION_PATTERN = re.compile(r"[0-9]{8}T[0-9]{12}Z-[0-9a-f]{8}")
+
+
 class ArtifactError(Exception):
     """A model folder is missing, incomplete or does not match its manifest."""
+
+
+def is_version(name: str) -> bool:
+    """Whether `name` has the form of a version training makes."""
+    return VERSION_PATTERN.fullmatch(name) is not None
+
+
+def version_folder(models_dir: Path, version: str) -> Path:
+    """The folder of `version` in `models_dir`, refusing any name training could not have
+    made: a name read from `CURRENT`, `HISTORY`, a store or a command line becomes a path
+    only here (so `../x`, `/etc` or an empty name never does)."""
+    if not isinstance(version, str) or not is_version(version):
+        raise ArtifactError(
+            f"not a model version: {version!r} (expected YYYYmmddTHHMMSSffffffZ-<8 hex>)"
+        )
+    return models_dir / version
 
 
 @dataclass(frozen=True)
@@ -112,8 +133,8 @@ def write_model(
     import joblib
     import scipy.sparse as sp
 
+    final = version_folder(models_dir, version)
     models_dir.mkdir(parents=True, exist_ok=True)
-    final = models_dir / version
     if final.exists():
         raise ArtifactError(f"model version {version} already exists")
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=models_dir))
@@ -153,6 +174,8 @@ def read_manifest(folder: Path) -> dict[str, Any]:
         raise ArtifactError(f"{folder.name}: unreadable manifest ({exc})") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise ArtifactError(f"{folder.name}: unsupported manifest format")
+    if not is_version(str(manifest.get("version"))):
+        raise ArtifactError(f"{folder.name}: manifest names no valid version")
     return manifest
 
 
@@ -160,12 +183,12 @@ def verify(folder: Path) -> dict[str, Any]:
     """The folder's manifest, after checking every file against its sha256."""
     manifest = read_manifest(folder)
     files = manifest.get("files")
-    required = set(MODEL_FILES)
-    if not isinstance(files, dict) or not required <= set(files):
-        raise ArtifactError(f"{folder.name}: manifest does not list every model file")
+    # Exactly the model files: a name of the manifest's own choosing never becomes a path.
+    if not isinstance(files, dict) or set(files) != set(MODEL_FILES):
+        raise ArtifactError(f"{folder.name}: manifest does not list exactly the model files")
     for name, expected in files.items():
         path = folder / name
-        if Path(name).name != name or not path.is_file():
+        if not path.is_file():
             raise ArtifactError(f"{folder.name}: missing file {name}")
         if sha256_file(path) != expected:
             raise ArtifactError(f"{folder.name}: checksum mismatch for {name}")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from training.artifact import MANIFEST, verify
+from training.artifact import MANIFEST, is_version, verify, version_folder
 
 CURRENT = "CURRENT"
 HISTORY = "HISTORY"
@@ -53,7 +53,7 @@ def list_versions(models_dir: Path) -> list[str]:
     return sorted(
         p.name
         for p in models_dir.iterdir()
-        if not p.name.startswith(".") and (p / MANIFEST).is_file()
+        if is_version(p.name) and (p / MANIFEST).is_file()
     )
 
 
@@ -67,7 +67,7 @@ def history(models_dir: Path) -> list[dict[str, str]]:
 
 def promote(models_dir: Path, version: str, action: str = "promote") -> None:
     """Make a verified `version` the live model: one atomic switch of CURRENT."""
-    verify(models_dir / version)
+    verify(version_folder(models_dir, version))
     entry = {"at": datetime.now(UTC).isoformat(timespec="seconds"), "action": action,
              "version": version, "previous": current_version(models_dir)}  # fmt: skip
     _atomic_write(models_dir / CURRENT, version + "\n")
@@ -99,7 +99,7 @@ def prune(models_dir: Path, keep: int) -> list[str]:
     versions = list_versions(models_dir)
     doomed = [v for v in versions[: max(0, len(versions) - keep)] if v != live]
     for version in doomed:
-        shutil.rmtree(models_dir / version, ignore_errors=True)
+        shutil.rmtree(version_folder(models_dir, version), ignore_errors=True)
     return doomed
 
 

@@ -18,7 +18,14 @@ from typing import Any
 
 import fsspec
 
-from training.artifact import MANIFEST, read_manifest, verify
+from training.artifact import (
+    MANIFEST,
+    MODEL_FILES,
+    ArtifactError,
+    read_manifest,
+    verify,
+    version_folder,
+)
 from training.registry import CURRENT
 
 CACHED_VERSIONS = 3  # fetched versions kept locally: the live one and two to roll back to
@@ -42,7 +49,7 @@ def current_version(url: str) -> str | None:
 def publish(models_dir: Path, version: str, url: str) -> None:
     """Upload the verified local `version` to the store (unless it is there) and make it
     the store's live version."""
-    folder = models_dir / version
+    folder = version_folder(models_dir, version)
     manifest = verify(folder)
     fs, root = _store(url)
     target = f"{root}/{version}"
@@ -59,7 +66,7 @@ def fetch(url: str, version: str, models_dir: Path) -> Path:
     """The local, verified copy of the store's `version`, downloaded if not there yet.
     Safe when several processes fetch at once: each verifies its own copy, one rename wins.
     """
-    final = models_dir / version
+    final = version_folder(models_dir, version)  # the store's CURRENT is not trusted
     if final.is_dir():
         return final
     fs, root = _store(url)
@@ -68,8 +75,8 @@ def fetch(url: str, version: str, models_dir: Path) -> Path:
     try:
         fs.get_file(f"{root}/{version}/{MANIFEST}", str(tmp / MANIFEST))
         for name in read_manifest(tmp)["files"]:
-            if Path(name).name != name:
-                raise ValueError(f"{version}: manifest names a file outside its folder")
+            if name not in MODEL_FILES:
+                raise ArtifactError(f"{version}: manifest names a file that is no model file")
             fs.get_file(f"{root}/{version}/{name}", str(tmp / name))
         verify(tmp)
         os.rename(tmp, final)
