@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import ast
 import json
+import pickle
+import re
 import shutil
 import uuid
 from pathlib import Path
 
 import fsspec
+import numpy as np
+import pandas as pd
 import pytest
+import scipy.sparse as sp
 
-from tests.conftest import invoke, make_app
+from tests.conftest import ROOT, invoke, make_app
 from training import artifact, registry, remote
+from training.archive import load_archive
+from training.features import ArticleVectorizer
+from training.vectorizer_state import STATE_FILE, StateError, dump_state, load_state
 
 SLUG = "mars-rover-lands"
 HOSTILE_NAMES = [
@@ -80,3 +89,135 @@ def test_a_manifest_naming_a_file_outside_the_model_is_refused(store: Path) -> N
     (folder / artifact.MANIFEST).write_text(json.dumps(manifest))
     with pytest.raises(artifact.ArtifactError, match="exactly the model files"):
         artifact.verify(folder)
+
+
+def _articles(archive: Path) -> pd.DataFrame:
+    return load_archive([archive], 0.01).articles
+
+
+def _same(a: sp.csr_matrix, b: sp.csr_matrix) -> bool:
+    """Bit for bit: shape, dtype, structure and every stored value."""
+    return (
+        a.shape == b.shape and a.dtype == b.dtype and np.array_equal(a.indptr, b.indptr)
+        and np.array_equal(a.indices, b.indices) and np.array_equal(a.data, b.data)
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "params", [{}, {"min_df": 1, "max_df": 1.0, "ngram_max": 1}, {"tag_weight": 0.0}]
+)
+def test_the_stored_vectoriser_state_rebuilds_it_bit_for_bit(
+    archive: Path, tmp_path: Path, params: dict[str, float]
+) -> None:
+    articles = _articles(archive)
+    fitted = ArticleVectorizer(**params).fit(articles)
+    dump_state(fitted, tmp_path)
+    rebuilt = load_state(tmp_path)
+    assert _same(rebuilt.transform(articles), fitted.transform(articles))
+    assert rebuilt.feature_names() == fitted.feature_names()
+    assert rebuilt.get_params() == fitted.get_params()
+
+
+def test_serving_and_ingest_read_a_model_without_unpickling(
+    models: Path, archive: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = models / registry.current_version(models)
+    assert not [p.name for p in folder.iterdir() if p.suffix in (".joblib", ".pkl", ".pickle")]
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("something was unpickled")
+
+    for name in ("load", "loads", "Unpickler", "_Unpickler"):
+        monkeypatch.setattr(pickle, name, refuse)
+    artifact.load_model(folder)
+    vectorizer = artifact.load_vectorizer(folder)
+    articles = _articles(archive)
+    fresh = ArticleVectorizer(**vectorizer.get_params()).fit(articles)
+    assert _same(vectorizer.transform(articles), fresh.transform(articles))
+
+
+@pytest.mark.parametrize(
+    ("change", "refusal"),
+    [
+        ({"analyzer": {"function": "eval"}}, "not in the whitelist"),
+        ({"analyzer": "builtins.eval"}, "not in the whitelist"),
+        ({"tokenizer": "os.system"}, "tokenizer"),
+        ({"input": "filename"}, "input='content'"),
+        ({"dtype": "object"}, "unsupported dtype"),
+        ({"__reduce__": 1}, "unknown vectoriser parameters"),
+    ],
+)
+def test_a_state_naming_code_or_files_is_refused(
+    archive: Path, tmp_path: Path, change: dict[str, object], refusal: str
+) -> None:
+    dump_state(ArticleVectorizer().fit(_articles(archive)), tmp_path)
+    path = tmp_path / STATE_FILE
+    state = json.loads(path.read_text())
+    state["parts"][-1]["params"].update(change)
+    path.write_text(json.dumps(state))
+    with pytest.raises(StateError, match=re.escape(refusal)):
+        load_state(tmp_path)
+
+
+def test_a_model_of_an_older_format_is_refused_by_name(store: Path) -> None:
+    folder = store / registry.current_version(store)
+    manifest = json.loads((folder / artifact.MANIFEST).read_text())
+    (folder / artifact.MANIFEST).write_text(json.dumps({**manifest, "format": 4}))
+    with pytest.raises(artifact.ArtifactError, match="model format 4 is not supported"):
+        artifact.load_model(folder)
+
+
+FORBIDDEN_MODULES = {"pickle", "cPickle", "_pickle", "dill", "cloudpickle", "shelve", "marshal"}
+
+
+def _served_modules() -> list[Path]:
+    """Every module of `service/`, and every `training` module they import, transitively."""
+    todo = sorted((ROOT / "service").rglob("*.py"))
+    seen: set[Path] = set()
+    while todo:
+        path = todo.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            for name in names:
+                candidate = ROOT / (name.replace(".", "/") + ".py")
+                if name.startswith("training") and candidate.is_file():
+                    todo.append(candidate)
+    return sorted(seen)
+
+
+def _unsafe_loads(path: Path) -> list[str]:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            modules = {a.name for a in node.names} if isinstance(node, ast.Import) else set()
+            if isinstance(node, ast.ImportFrom):
+                modules.add(node.module or "")
+                if node.module == "joblib" and any(a.name == "load" for a in node.names):
+                    found.append(f"{path.name}:{node.lineno} from joblib import load")
+            found += [f"{path.name}:{node.lineno} imports {m}" for m in modules
+                      if m.split(".")[0] in FORBIDDEN_MODULES]  # fmt: skip
+        elif isinstance(node, ast.Attribute) and node.attr in ("load", "read_pickle"):
+            owner = node.value.id if isinstance(node.value, ast.Name) else ""
+            if owner == "joblib" or node.attr == "read_pickle":
+                found.append(f"{path.name}:{node.lineno} {owner}.{node.attr}")
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            owner = node.func.value.id if isinstance(node.func.value, ast.Name) else ""
+            safe = any(k.arg == "allow_pickle" and isinstance(k.value, ast.Constant)
+                       and k.value.value is False for k in node.keywords)  # fmt: skip
+            if owner in ("np", "numpy") and node.func.attr == "load" and not safe:
+                found.append(f"{path.name}:{node.lineno} np.load without allow_pickle=False")
+    return found
+
+
+def test_nothing_the_service_imports_unpickles() -> None:
+    modules = _served_modules()
+    names = {path.name for path in modules}
+    assert {"artifact.py", "vectorizer_state.py", "overlay.py", "model_store.py"} <= names
+    assert [line for path in modules for line in _unsafe_loads(path)] == []

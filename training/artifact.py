@@ -1,11 +1,12 @@
 """The versioned model artifact: one version folder, written, verified and read back.
 
-Layout: `models/<version>/` holds the fitted vectoriser (joblib), the neighbour table
+Layout: `models/<version>/` holds the fitted vectoriser as plain data (JSON, a packed
+term table and `.npy` arrays: see `training.vectorizer_state`), the neighbour table
 (`.npy`), the cards and feature names (packed pre-encoded JSON, `.npy`), the content
 vectors (`.npz`) and `manifest.json` with the sha256 of every file. Everything serving
-reads per request is memory-mapped, so the worker processes share one copy. Loading
-verifies every checksum first: joblib files run code when loaded, so nothing outside a
-verified manifest is ever read.
+reads per request is memory-mapped, so the worker processes share one copy. Nothing is
+unpickled: every `.npy` is read with `allow_pickle=False`. Loading verifies every
+checksum first, so nothing outside a verified manifest is ever read.
 """
 
 from __future__ import annotations
@@ -27,16 +28,17 @@ import orjson
 from training.card_table import CardTable
 from training.packed import Packed, blob_file, offsets_file, write_packed
 from training.slug_index import SlugIndex, SlugList, key_table
+from training.vectorizer_state import STATE_FILES, dump_state, load_state
 
 if TYPE_CHECKING:
     import scipy.sparse as sp
 
-# joblib and scipy are imported where they are used: serving processes load models
+# scipy and scikit-learn are imported where they are used: serving processes load models
 # without them (and without the memory they take in every worker).
 
 # 2: features.npz, feature_names.json; 3: why_*.npy, fallbacks.json; 4: packed cards,
-# feature names and why, slugs.json
-FORMAT = 4
+# feature names and why, slugs.json; 5: the vectoriser as plain data, not joblib
+FORMAT = 5
 MANIFEST = "manifest.json"
 INDEX_FILE = "neighbours_index.npy"
 SCORE_FILE = "neighbours_score.npy"
@@ -44,13 +46,12 @@ CARDS = "cards"  # packed table: one JSON object per article
 SLUGS = "slugs"  # packed table: one UTF-8 slug per article
 SLUG_KEYS_FILE = "slug_keys.npy"  # sorted slug keys, and the row of each
 SLUG_ROWS_FILE = "slug_rows.npy"
-VECTORIZER_FILE = "vectorizer.joblib"
 FEATURES_FILE = "features.npz"
 NAMES = "feature_names"  # packed table: one JSON string per feature column
 WHY = "why"  # packed table: one JSON object (or nothing) per (article, position)
 FALLBACKS_FILE = "fallbacks.json"
 MODEL_FILES = (
-    VECTORIZER_FILE, INDEX_FILE, SCORE_FILE, blob_file(CARDS), offsets_file(CARDS),
+    *STATE_FILES, INDEX_FILE, SCORE_FILE, blob_file(CARDS), offsets_file(CARDS),
     blob_file(SLUGS), offsets_file(SLUGS), SLUG_KEYS_FILE, SLUG_ROWS_FILE,
     FEATURES_FILE, blob_file(NAMES), offsets_file(NAMES), blob_file(WHY), offsets_file(WHY),
     FALLBACKS_FILE,
@@ -130,7 +131,6 @@ def write_model(
     The folder is built under a temporary name and renamed into place only once every
     file is written and checked, so a crash leaves at most a `.tmp-*` folder behind.
     """
-    import joblib
     import scipy.sparse as sp
 
     final = version_folder(models_dir, version)
@@ -139,7 +139,7 @@ def write_model(
         raise ArtifactError(f"model version {version} already exists")
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=models_dir))
     try:
-        joblib.dump(vectorizer, tmp / VECTORIZER_FILE)
+        dump_state(vectorizer, tmp)
         np.save(tmp / INDEX_FILE, np.ascontiguousarray(index, dtype=np.int32))
         np.save(tmp / SCORE_FILE, np.ascontiguousarray(score, dtype=np.float32))
         write_packed(tmp, CARDS, map(orjson.dumps, cards))
@@ -172,8 +172,13 @@ def read_manifest(folder: Path) -> dict[str, Any]:
         raise ArtifactError(f"{folder.name}: no manifest") from None
     except (ValueError, OSError) as exc:
         raise ArtifactError(f"{folder.name}: unreadable manifest ({exc})") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise ArtifactError(f"{folder.name}: unsupported manifest format")
+    if not isinstance(manifest, dict):
+        raise ArtifactError(f"{folder.name}: unreadable manifest (not an object)")
+    if manifest.get("format") != FORMAT:
+        raise ArtifactError(
+            f"{folder.name}: model format {manifest.get('format')!r} is not supported "
+            f"(this release reads format {FORMAT} only; train the model again)"
+        )
     if not is_version(str(manifest.get("version"))):
         raise ArtifactError(f"{folder.name}: manifest names no valid version")
     return manifest
@@ -229,11 +234,13 @@ def load_model(folder: Path) -> LoadedModel:
 
 
 def load_vectorizer(folder: Path) -> Any:
-    """The fitted vectoriser of a version folder, after verifying its checksum."""
-    import joblib
-
+    """The fitted vectoriser of a version folder, after verifying it, rebuilt from plain
+    data (nothing unpickled)."""
     verify(folder)
-    return joblib.load(folder / VECTORIZER_FILE)
+    try:
+        return load_state(folder)
+    except (ValueError, OSError) as exc:
+        raise ArtifactError(f"{folder.name}: unreadable vectoriser ({exc})") from None
 
 
 def load_features(folder: Path) -> tuple[sp.csr_matrix, list[str]]:

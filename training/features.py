@@ -8,6 +8,8 @@ applied to the candidates (see `training.neighbours`).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -153,3 +155,26 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "text_vectorizers_")
         size = sum(len(v.vocabulary_) for v in self.text_vectorizers_.values())
         return size + (len(self.tag_vectorizer_.vocabulary_) if self.tag_vectorizer_ else 0)
+
+    def state(self) -> tuple[dict[str, TfidfVectorizer], dict[str, Any]]:
+        """The fitted parts and JSON-ready values `from_state` rebuilds this from (see
+        `training.vectorizer_state`: stored as plain data, never pickled)."""
+        check_is_fitted(self, "text_vectorizers_")
+        parts = {f"text:{name}": v for name, v in self.text_vectorizers_.items()}
+        if self.tag_vectorizer_ is not None:
+            parts["tags"] = self.tag_vectorizer_
+        return parts, {"params": self.get_params(), "field_weights_": self.field_weights_}
+
+    @classmethod
+    def from_state(
+        cls, parts: dict[str, TfidfVectorizer], values: dict[str, Any]
+    ) -> ArticleVectorizer:
+        """A fitted vectoriser from what `state` returned."""
+        fields = {name.removeprefix("text:"): v for name, v in parts.items() if name != "tags"}
+        if not set(fields) <= set(TEXT_FIELDS) or set(fields) != set(values["field_weights_"]):
+            raise ValueError(f"vectoriser parts {sorted(parts)} do not match its weights")
+        vectorizer = cls(**values["params"])
+        vectorizer.text_vectorizers_ = fields
+        vectorizer.field_weights_ = {name: float(w) for name, w in values["field_weights_"].items()}
+        vectorizer.tag_vectorizer_ = parts.get("tags")
+        return vectorizer
