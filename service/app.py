@@ -37,10 +37,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         values["models_url"],
         on_change=app_metrics.model_changed,
         on_failure=lambda version, reason: app_metrics.model_failures.inc(),
+        signing_key=values["signing_key"],
     )
     app.extensions["relata.store"] = store
     store.load_current()
-    extras = ModelExtras(models_dir)
+    extras = ModelExtras(models_dir, values["signing_key"])
     app.extensions["relata.extras"] = extras
     app.extensions["relata.overlays"] = OverlayCache(extras)
 

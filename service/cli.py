@@ -38,7 +38,7 @@ from service.gunicorn_conf import gunicorn_args
 from service.model_store import ModelExtras, OverlayCache
 from service.params import parse_query
 from service.related import related_items
-from training import artifact, registry
+from training import artifact, registry, signing
 from training.archive import ArchiveError
 from training.distributed import parallel_backend
 from training.gates import GateFailure
@@ -121,7 +121,8 @@ def export(models_dir: Path, database_url: str, out: click.utils.LazyFile, limit
     """Write every article's related cards, one JSON object per line, as the API serves them."""
     model = live_model(models_dir)
     snapshot = overrides_snapshot(models_dir, database_url) or Snapshot()
-    overlay = OverlayCache(ModelExtras(models_dir)).get(model, snapshot.ingested, snapshot.deleted)
+    extras = ModelExtras(models_dir, signing.environment_key())
+    overlay = OverlayCache(extras).get(model, snapshot.ingested, snapshot.deleted)
     query = parse_query({"limit": limit}, limit, 50)
     slugs = [card["slug"] for card in model.cards]
     slugs += [slug for slug in (overlay.own if overlay else ()) if slug not in model.rows]

@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from tests.conftest import ROOT, invoke, make_app
-from training import artifact, registry, remote
+from tests.conftest import ROOT, invoke, make_app, train_cli
+from training import artifact, registry, remote, signing
 from training.archive import load_archive
 from training.features import ArticleVectorizer
 from training.vectorizer_state import STATE_FILE, StateError, dump_state, load_state
@@ -221,3 +221,93 @@ def test_nothing_the_service_imports_unpickles() -> None:
     names = {path.name for path in modules}
     assert {"artifact.py", "vectorizer_state.py", "overlay.py", "model_store.py"} <= names
     assert [line for path in modules for line in _unsafe_loads(path)] == []
+
+
+KEY = "test-signing-key"
+
+
+@pytest.fixture
+def signed(archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A models folder whose live version was trained with a signing key set."""
+    monkeypatch.setenv(signing.KEY_VARIABLE, KEY)
+    folder = tmp_path / "signed"
+    train_cli([archive], folder)
+    return folder
+
+
+def test_training_with_a_key_signs_and_a_wrong_or_missing_signature_is_refused(
+    signed: Path,
+) -> None:
+    folder = signed / registry.current_version(signed)
+    assert artifact.load_model(folder, KEY).version == folder.name
+    with pytest.raises(artifact.ArtifactError, match="signature does not match"):
+        artifact.load_model(folder, "another-key")
+    (folder / signing.SIGNATURE_FILE).unlink()
+    with pytest.raises(artifact.ArtifactError, match="unsigned manifest"):
+        artifact.verify(folder, KEY)
+    artifact.verify(folder)  # without a key, only the checksums are checked
+
+
+def test_a_rewritten_manifest_is_refused_and_the_previous_model_keeps_serving(
+    signed: Path, archive: Path, tmp_path: Path
+) -> None:
+    live = registry.current_version(signed)
+    app = make_app(signed, f"sqlite:///{tmp_path / 'relata.db'}", signing_key=KEY)
+    client = app.test_client()
+    assert client.get(f"/v1/related/{SLUG}").get_json()["model_version"] == live
+
+    # Whoever can write the folder can change a file and its checksum, not the signature.
+    train_cli([archive], signed)
+    new = registry.current_version(signed)
+    cards = signed / new / "cards.bytes.npy"
+    cards.write_bytes(cards.read_bytes().replace(b"Mars", b"Venus"))
+    manifest = json.loads((signed / new / artifact.MANIFEST).read_text())
+    manifest["files"]["cards.bytes.npy"] = artifact.sha256_file(cards)
+    (signed / new / artifact.MANIFEST).write_text(json.dumps(manifest))
+    app.extensions["relata.store"].load_current()
+
+    assert new in client.get("/readyz").get_json()["refused_versions"]
+    body = client.get(f"/v1/related/{SLUG}").get_json()
+    assert body["model_version"] == live
+    assert "Venus" not in json.dumps(body)
+
+
+def test_a_replica_with_a_key_refuses_unsigned_versions_from_the_store(
+    models: Path, archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"memory://relata-{uuid.uuid4().hex}/models"
+    local = tmp_path / "local"
+    shutil.copytree(models, local)
+    assert invoke("publish", "--models", str(local), "--to", url).exit_code == 0
+    cache = tmp_path / "cache"
+    replica = make_app(cache, f"sqlite:///{tmp_path / 'relata.db'}", models_url=url,
+                       signing_key=KEY)  # fmt: skip
+    client = replica.test_client()
+    assert client.get("/readyz").status_code == 503  # published unsigned: refused
+
+    monkeypatch.setenv(signing.KEY_VARIABLE, KEY)  # training and publishing hold the key
+    train_cli([archive], local)
+    result = invoke("publish", "--models", str(local), "--to", url)
+    assert result.exit_code == 0, result.output
+    replica.extensions["relata.store"].load_current()  # what the background poll does
+    body = client.get(f"/v1/related/{SLUG}").get_json()
+    assert body["model_version"] == registry.current_version(local)
+
+    # Publishing with a key signs a version trained without one, in the store too.
+    first = registry.list_versions(local)[0]
+    assert invoke("publish", "--models", str(local), "--to", url, "--version", first).exit_code == 0
+    fs, root = fsspec.core.url_to_fs(url)
+    manifest, stored = (fs.cat_file(f"{root}/{first}/{name}")
+                        for name in (artifact.MANIFEST, signing.SIGNATURE_FILE))  # fmt: skip
+    assert signing.is_signed(manifest, stored, KEY)
+
+
+def test_promote_with_a_key_refuses_an_unsigned_version(
+    models: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    local = tmp_path / "local"
+    shutil.copytree(models, local)
+    monkeypatch.setenv(signing.KEY_VARIABLE, KEY)
+    result = invoke("promote", registry.current_version(local), "--models", str(local))
+    assert result.exit_code == 1
+    assert result.output.count("\n") == 1 and "unsigned manifest" in result.output

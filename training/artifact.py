@@ -6,7 +6,8 @@ term table and `.npy` arrays: see `training.vectorizer_state`), the neighbour ta
 vectors (`.npz`) and `manifest.json` with the sha256 of every file. Everything serving
 reads per request is memory-mapped, so the worker processes share one copy. Nothing is
 unpickled: every `.npy` is read with `allow_pickle=False`. Loading verifies every
-checksum first, so nothing outside a verified manifest is ever read.
+checksum first, so nothing outside a verified manifest is ever read; given a signing key,
+it first checks the manifest's signature (`training.signing`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import orjson
 
+from training import signing
 from training.card_table import CardTable
 from training.packed import Packed, blob_file, offsets_file, write_packed
 from training.slug_index import SlugIndex, SlugList, key_table
@@ -156,7 +158,12 @@ def write_model(
         _write_json(
             tmp / MANIFEST, {**manifest, "format": FORMAT, "version": version, "files": files}
         )
-        load_model(tmp)  # refuse to publish what could not be served
+        # Read here rather than passed down: every run that writes a version (train,
+        # retrain, benchmarks) signs it when the operator has set a key.
+        key = signing.environment_key()
+        if key:
+            signing.sign(tmp / MANIFEST, key)
+        load_model(tmp, key)  # refuse to publish what could not be served
         os.rename(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -164,13 +171,20 @@ def write_model(
     return final
 
 
-def read_manifest(folder: Path) -> dict[str, Any]:
-    """A version folder's manifest (plain JSON: safe to read without verifying)."""
+def read_manifest(folder: Path, key: str = "") -> dict[str, Any]:
+    """A version folder's manifest (plain JSON: safe to read without verifying), after
+    checking its signature when a signing `key` is given."""
     try:
-        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        raw = (folder / MANIFEST).read_bytes()  # read once: what is checked is what is parsed
     except FileNotFoundError:
         raise ArtifactError(f"{folder.name}: no manifest") from None
-    except (ValueError, OSError) as exc:
+    except OSError as exc:
+        raise ArtifactError(f"{folder.name}: unreadable manifest ({exc})") from None
+    if key:
+        _check_signature(folder, raw, key)
+    try:
+        manifest = json.loads(raw)
+    except ValueError as exc:
         raise ArtifactError(f"{folder.name}: unreadable manifest ({exc})") from None
     if not isinstance(manifest, dict):
         raise ArtifactError(f"{folder.name}: unreadable manifest (not an object)")
@@ -184,9 +198,23 @@ def read_manifest(folder: Path) -> dict[str, Any]:
     return manifest
 
 
-def verify(folder: Path) -> dict[str, Any]:
-    """The folder's manifest, after checking every file against its sha256."""
-    manifest = read_manifest(folder)
+def _check_signature(folder: Path, manifest: bytes, key: str) -> None:
+    try:
+        stored = (folder / signing.SIGNATURE_FILE).read_bytes()
+    except FileNotFoundError:
+        raise ArtifactError(
+            f"{folder.name}: unsigned manifest (a signing key is set: only signed versions load)"
+        ) from None
+    except OSError as exc:
+        raise ArtifactError(f"{folder.name}: unreadable signature ({exc})") from None
+    if not signing.is_signed(manifest, stored, key):
+        raise ArtifactError(f"{folder.name}: manifest signature does not match the signing key")
+
+
+def verify(folder: Path, key: str = "") -> dict[str, Any]:
+    """The folder's manifest, after checking its signature (when a signing `key` is given)
+    and every file against its sha256."""
+    manifest = read_manifest(folder, key)
     files = manifest.get("files")
     # Exactly the model files: a name of the manifest's own choosing never becomes a path.
     if not isinstance(files, dict) or set(files) != set(MODEL_FILES):
@@ -210,9 +238,10 @@ def _packed(folder: Path, name: str) -> Packed:
     return Packed(_mapped(folder / blob_file(name)), _mapped(folder / offsets_file(name)))
 
 
-def load_model(folder: Path) -> LoadedModel:
-    """Verify a version folder, then read what serving needs (tables memory-mapped)."""
-    manifest = verify(folder)
+def load_model(folder: Path, key: str = "") -> LoadedModel:
+    """Verify a version folder (and its signature under `key`, if given), then read what
+    serving needs (tables memory-mapped)."""
+    manifest = verify(folder, key)
     try:
         cards = CardTable(_packed(folder, CARDS))
         slugs = SlugList(_packed(folder, SLUGS))
@@ -233,20 +262,21 @@ def load_model(folder: Path) -> LoadedModel:
     )  # fmt: skip
 
 
-def load_vectorizer(folder: Path) -> Any:
-    """The fitted vectoriser of a version folder, after verifying it, rebuilt from plain
-    data (nothing unpickled)."""
-    verify(folder)
+def load_vectorizer(folder: Path, key: str = "") -> Any:
+    """The fitted vectoriser of a version folder, after verifying it (as `load_model`),
+    rebuilt from plain data (nothing unpickled)."""
+    verify(folder, key)
     try:
         return load_state(folder)
     except (ValueError, OSError) as exc:
         raise ArtifactError(f"{folder.name}: unreadable vectoriser ({exc})") from None
 
 
-def load_features(folder: Path) -> tuple[sp.csr_matrix, list[str]]:
-    """The content vectors and their feature names, after verifying the folder."""
+def load_features(folder: Path, key: str = "") -> tuple[sp.csr_matrix, list[str]]:
+    """The content vectors and their feature names, after verifying the folder (as
+    `load_model`)."""
     import scipy.sparse as sp
 
-    verify(folder)
+    verify(folder, key)
     matrix = sp.load_npz(folder / FEATURES_FILE).tocsr()
     return matrix, [orjson.loads(name) for name in _packed(folder, NAMES)]

@@ -65,9 +65,10 @@ def history(models_dir: Path) -> list[dict[str, str]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
-def promote(models_dir: Path, version: str, action: str = "promote") -> None:
-    """Make a verified `version` the live model: one atomic switch of CURRENT."""
-    verify(version_folder(models_dir, version))
+def promote(models_dir: Path, version: str, action: str = "promote", key: str = "") -> None:
+    """Make a verified `version` (signed under `key`, if given) the live model: one atomic
+    switch of CURRENT."""
+    verify(version_folder(models_dir, version), key)
     entry = {"at": datetime.now(UTC).isoformat(timespec="seconds"), "action": action,
              "version": version, "previous": current_version(models_dir)}  # fmt: skip
     _atomic_write(models_dir / CURRENT, version + "\n")
@@ -86,10 +87,10 @@ def rollback_target(models_dir: Path) -> str:
     raise RegistryError("no earlier version to roll back to")
 
 
-def rollback(models_dir: Path) -> str:
+def rollback(models_dir: Path, key: str = "") -> str:
     """Switch CURRENT back to the previously live version; returns it."""
     target = rollback_target(models_dir)
-    promote(models_dir, target, action="rollback")
+    promote(models_dir, target, action="rollback", key=key)
     return target
 
 
