@@ -211,7 +211,9 @@ def test_a_model_failing_a_sanity_gate_is_kept_but_not_made_live(
     assert len(refused) == 1 and refused[0] in result.output
     assert all(entry["version"] != refused[0] for entry in registry.history(tmp_path))
 
-    train_cli([archive], tmp_path, "--set", "text_weight=0", "--set", "tag_weight=0", "--force")
+    forced = CliRunner().invoke(main, [*args, "--force"])
+    assert forced.exit_code == 0
+    assert "warning: made live with --force despite the gate listed" in forced.output
     assert registry.current_version(tmp_path) not in (live, refused[0])
 
 

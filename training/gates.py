@@ -73,7 +73,7 @@ class GateFailure(Exception):
         names = ", ".join(
             f"{g.name} ({g.value:.4g}, limit {g.limit:.4g}: {g.message})" for g in failed
         )
-        super().__init__(f"model {version} failed the gate {names}")
+        super().__init__(f"model {version} failed the gate{'s' * (len(failed) > 1)} {names}")
 
 
 def publish_gates(candidate: dict[str, Any], s: TrainSettings) -> list[Gate]:
