@@ -72,6 +72,18 @@ def test_a_hostile_version_argument_is_a_one_line_error(store: Path, command: li
     assert "Traceback" not in result.output
 
 
+def test_a_history_naming_a_path_is_never_rolled_back_to(store: Path) -> None:
+    live = registry.current_version(store)
+    (store / "etc").mkdir()
+    (store / "etc" / artifact.MANIFEST).write_text("{}")
+    with (store / "HISTORY").open("a") as history:
+        history.write(json.dumps({"at": "", "action": "promote", "version": live,
+                                  "previous": "../models/etc"}) + "\n")  # fmt: skip
+    result = invoke("rollback", "--models", str(store))
+    assert result.exit_code == 1 and result.output.count("\n") == 1
+    assert registry.current_version(store) == live
+
+
 def test_a_store_whose_current_names_a_path_is_refused(store: Path, tmp_path: Path) -> None:
     url = f"memory://relata-{uuid.uuid4().hex}/models"
     fs, root = fsspec.core.url_to_fs(url)

@@ -131,9 +131,13 @@ class TrainSettings:
         for f in dataclasses.fields(self):
             check_setting(f.name, getattr(self, f.name), type(f.default))
         if self.candidates < self.neighbours:
-            raise ValueError("need neighbours <= candidates")
+            raise ValueError(
+                f"need neighbours <= candidates, got {self.neighbours} > {self.candidates}"
+            )
         if self.search_pool < self.candidates:
-            raise ValueError("need candidates <= search_pool")
+            raise ValueError(
+                f"need candidates <= search_pool, got {self.candidates} > {self.search_pool}"
+            )
         if self.title_weight + self.summary_weight + self.body_weight == 0:
             raise ValueError("title_weight, summary_weight and body_weight must not all be 0")
         return self
