@@ -45,7 +45,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if values["proxy_hops"]:  # trust X-Forwarded-* only from proxies we were told of
         hops = values["proxy_hops"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
-    extras = ModelExtras(models_dir)
+    extras = ModelExtras(models_dir, values["signing_key"])
     app.extensions["relata.extras"] = extras
     overlays = OverlayCache(extras)
     app.extensions["relata.overlays"] = overlays
@@ -67,6 +67,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         on_change=app_metrics.model_changed,
         on_failure=lambda version, reason: app_metrics.model_failures.inc(),
         prepare=lambda model: overlays.build(model, editorial.snapshot),
+        signing_key=values["signing_key"],
     )
     app.extensions["relata.store"] = store
     store.load_current()  # a local read: a worker starts with its model

@@ -37,9 +37,10 @@ from service.gunicorn_conf import gunicorn_args
 from service.model_store import ModelExtras, OverlayCache
 from service.params import parse_query
 from service.related import related_items
-from training import artifact, registry
+from training import artifact, registry, signing
 from training.archive import ArchiveError
 from training.distributed import parallel_backend
+from training.gates import GateFailure, publish_gates
 from training.pipeline import train as run_training
 
 
@@ -57,6 +58,7 @@ for command in (db, tokens, overrides, retrain, schedule, promote, rollback, pub
 @main.command()
 @training_options
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--force", is_flag=True, help="Make the model live even if it fails a sanity gate.")
 def train(
     archives: tuple[Path, ...],
     models_dir: Path,
@@ -64,15 +66,25 @@ def train(
     pairs: tuple[str, ...],
     dask_scheduler: str,
     quiet: bool,
+    force: bool,
 ) -> None:
-    """Train on the archive and publish the new model as the live version."""
+    """Train on the archive and publish the new model as the live version (exit 1, the
+    live model unchanged, if it fails a sanity gate)."""
     settings = train_settings(pairs)
     source = training_source(archives, models_dir, database_url)
     try:
         with parallel_backend(dask_scheduler):
-            report = run_training(source, models_dir, settings, progress(quiet))
+            report = run_training(source, models_dir, settings, progress(quiet), force=force)
+    except GateFailure as exc:
+        raise click.ClickException(
+            f"{exc}; not made live, kept in {models_dir} (inspect it, then "
+            f"`relata promote {exc.version}` or train again with --force)"
+        ) from None
     except (ArchiveError, artifact.ArtifactError, registry.RegistryError, OSError) as exc:
         raise click.ClickException(str(exc)) from None
+    for gate in publish_gates(report.evaluation, settings) if force else ():
+        if not gate.passed:
+            click.echo(f"warning: made live with --force despite the gate {gate.name}", err=True)
     for error in report.errors[:20]:
         click.echo(f"skipped {error}", err=True)
     if len(report.errors) > 20:
@@ -111,7 +123,8 @@ def export(models_dir: Path, database_url: str, out: click.utils.LazyFile, limit
     """Write every article's related cards, one JSON object per line, as the API serves them."""
     model = live_model(models_dir)
     snapshot = overrides_snapshot(models_dir, database_url) or Snapshot()
-    overlay = OverlayCache(ModelExtras(models_dir)).build(model, snapshot)
+    extras = ModelExtras(models_dir, signing.environment_key())
+    overlay = OverlayCache(extras).build(model, snapshot)
     query = parse_query({"limit": limit}, limit, 50)
     slugs = [card["slug"] for card in model.cards]
     slugs += [slug for slug in (overlay.own if overlay else ()) if slug not in model.rows]

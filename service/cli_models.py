@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import click
@@ -20,7 +21,7 @@ from service.cli_options import (
     training_source,
 )
 from service.ingest import Articles
-from training import artifact, registry, remote
+from training import artifact, registry, remote, signing
 from training.archive import ArchiveError, load_archive
 from training.distributed import parallel_backend
 from training.evaluate import compare, evaluate
@@ -120,7 +121,7 @@ def schedule(archives: tuple[Path, ...], models_dir: Path, database_url: str,
 def promote(models_dir: Path, version: str) -> None:
     """Make VERSION the live model (no gates: the operator decides)."""
     try:
-        registry.promote(models_dir, version)
+        registry.promote(models_dir, version, key=signing.environment_key())
     except artifact.ArtifactError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"promoted {version}")
@@ -131,7 +132,7 @@ def promote(models_dir: Path, version: str) -> None:
 def rollback(models_dir: Path) -> None:
     """Make the previously live version live again."""
     try:
-        target = registry.rollback(models_dir)
+        target = registry.rollback(models_dir, signing.environment_key())
     except (registry.RegistryError, artifact.ArtifactError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"rolled back to {target}")
@@ -153,7 +154,7 @@ def publish(models_dir: Path, url: str, version: str | None) -> None:
     if version is None:
         raise click.ClickException(f"no live model in {models_dir}")
     try:
-        remote.publish(models_dir, version, url)
+        remote.publish(models_dir, version, url, signing.environment_key())
     except (artifact.ArtifactError, OSError, ValueError, ImportError) as exc:
         raise click.ClickException(f"could not publish {version} to {url}: {exc}") from None
     click.echo(f"published {version} to {url}")
@@ -192,10 +193,11 @@ def evaluate_command(
     models_dir: Path, version: str | None, against: str | None, out: Path | None
 ) -> None:
     """Print and write (JSON + HTML with plots) a model's figures, optionally against another."""
+    folder_of, key = partial(artifact.version_folder, models_dir), signing.environment_key()
     try:
-        model = artifact.load_model(models_dir / version) if version else live_model(models_dir)
-        figures = evaluate(model, artifact.load_features(models_dir / model.version))
-        other = artifact.load_model(models_dir / against) if against else None
+        model = artifact.load_model(folder_of(version), key) if version else live_model(models_dir)
+        figures = evaluate(model, artifact.load_features(folder_of(model.version), key))
+        other = artifact.load_model(folder_of(against), key) if against else None
     except artifact.ArtifactError as exc:
         raise click.ClickException(str(exc)) from None
     changes = compare(model, other) if other else None

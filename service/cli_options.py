@@ -16,7 +16,7 @@ from service.editorial import Snapshot, build_snapshot
 from service.ingest import Articles
 from service.overrides import Overrides
 from service.schema import IngestedArticle
-from training import artifact, registry
+from training import artifact, registry, signing
 from training.pipeline import Source
 from training.settings import TrainSettings
 
@@ -85,7 +85,8 @@ def live_model(models_dir: Path) -> artifact.LoadedModel:
     if version is None:
         raise click.ClickException(f"no live model in {models_dir} (train one first)")
     try:
-        return artifact.load_model(models_dir / version)
+        folder = artifact.version_folder(models_dir, version)
+        return artifact.load_model(folder, signing.environment_key())
     except artifact.ArtifactError as exc:
         raise click.ClickException(str(exc)) from None
 

@@ -39,9 +39,11 @@ class ModelStore:
         on_change: Callable[[Model | None, Model, bool], None] | None = None,
         on_failure: Callable[[str, str], None] | None = None,
         prepare: Callable[[Model], None] = lambda model: None,
+        signing_key: str = "",
     ) -> None:
         self.models_dir = models_dir
         self.models_url = models_url
+        self.signing_key = signing_key
         self.reload_interval = reload_interval
         self.model: Model | None = None
         self.failed: dict[str, str] = {}
@@ -85,11 +87,11 @@ class ModelStore:
         """The verified model `version`, or None (refused, logged and remembered)."""
         try:
             folder = (
-                remote.fetch(self.models_url, version, self.models_dir)
+                remote.fetch(self.models_url, version, self.models_dir, self.signing_key)
                 if self.models_url
-                else self.models_dir / version
+                else artifact.version_folder(self.models_dir, version)
             )
-            return artifact.load_model(folder)
+            return artifact.load_model(folder, self.signing_key)
         except (artifact.ArtifactError, OSError, ValueError, KeyError) as exc:
             self.failed[version] = str(exc)
             log.error("refused model %s: %s", version, exc)
@@ -129,8 +131,9 @@ class ModelExtras:
     """What only editors and ingest need of a model (vectoriser, content vectors), loaded
     on first use, verified, and kept for the live version only."""
 
-    def __init__(self, models_dir: Path) -> None:
+    def __init__(self, models_dir: Path, signing_key: str = "") -> None:
         self.models_dir = models_dir
+        self.signing_key = signing_key
         self._version: str | None = None
         self._features: tuple[Any, list[str]] | None = None
         self._vectorizer: Any = None
@@ -139,9 +142,9 @@ class ModelExtras:
     def _ensure(self, model: Model) -> None:
         with self._lock:
             if self._version != model.version:
-                folder = self.models_dir / model.version
-                self._features = artifact.load_features(folder)
-                self._vectorizer = artifact.load_vectorizer(folder)
+                folder = artifact.version_folder(self.models_dir, model.version)
+                self._features = artifact.load_features(folder, self.signing_key)
+                self._vectorizer = artifact.load_vectorizer(folder, self.signing_key)
                 self._version = model.version
 
     def features(self, model: Model) -> tuple[Any, list[str]]:

@@ -118,6 +118,14 @@ SETTINGS: tuple[Setting, ...] = (
         "HTTPS proxy; 0 = trust none.",
         int,
     ),
+    Setting(
+        "signing_key",
+        "",
+        "Key that checks each model version's manifest signature (HMAC-SHA256 in "
+        "`manifest.sig`, written by training and `relata publish` when they run with the same "
+        "`RELATA_SIGNING_KEY`): set, a version without a valid signature is refused. Empty: "
+        "signatures are not checked.",
+    ),
     Setting("max_body_bytes", 1 << 20, "Largest request body accepted, in bytes.", int),
     Setting("log_level", "INFO", "Log level of the service's own messages."),
 )

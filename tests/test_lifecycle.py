@@ -120,7 +120,7 @@ def test_promote_and_rollback_walk_the_history(store: Path, archive: Path) -> No
     assert cli("promote", third, "--models", str(store)).strip() == f"promoted {third}"
     assert registry.current_version(store) == third
     code, output = run("promote", "no-such-version", "--models", str(store))
-    assert code == 1 and "no manifest" in output and registry.current_version(store) == third
+    assert code == 1 and "not a model" in output and registry.current_version(store) == third
     listing = cli("models", "--models", str(store))
     assert f"* {third}" in listing and first in listing and second in listing
 

@@ -32,8 +32,8 @@ def test_a_tampered_model_file_is_refused(store_copy: Path, sqlite_url: str) -> 
 
 def test_a_file_outside_the_manifest_is_never_loaded(store_copy: Path) -> None:
     version = registry.current_version(store_copy)
-    (store_copy / version / "vectorizer.joblib").write_bytes(b"not what was checksummed")
-    with pytest.raises(artifact.ArtifactError, match=r"checksum mismatch for vectorizer\.joblib"):
+    (store_copy / version / "vectorizer.json").write_bytes(b"not what was checksummed")
+    with pytest.raises(artifact.ArtifactError, match=r"checksum mismatch for vectorizer\.json"):
         artifact.load_vectorizer(store_copy / version)
 
 

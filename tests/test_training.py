@@ -1,15 +1,19 @@
 from __future__ import annotations
 
+import dataclasses
 import json
 import mmap
 from pathlib import Path
 
 import numpy as np
+import pytest
 from click.testing import CliRunner
 
 from service.cli import main
 from tests.conftest import train_cli
 from training import artifact, registry
+from training.gates import publish_gates
+from training.settings import RANGES, TrainSettings
 
 
 def _live(models: Path) -> artifact.LoadedModel:
@@ -144,3 +148,83 @@ def test_the_served_tables_are_memory_mapped_and_load_identically(models: Path) 
         while getattr(owner, "base", None) is not None and not isinstance(owner, np.memmap):
             owner = owner.base
         assert isinstance(owner, np.memmap | mmap.mmap), name
+
+
+@pytest.mark.parametrize(
+    ("pair", "named"),
+    [
+        ("min_df=-3", "min_df=-3"),
+        ("neighbours=true", "'neighbours' needs an integer"),
+        ("neighbours=2.5", "'neighbours' needs an integer"),
+        ("max_df=nan", "max_df=nan"),
+        ("text_weight=inf", "text_weight=inf"),
+        ("title_weight=-0.1", "title_weight=-0.1"),
+        ("recency_weight=1.5", "recency_weight=1.5"),
+        ("max_bad_share=1", "max_bad_share=1.0"),
+        ("n_jobs=0", "n_jobs=0"),
+        ("keep_versions=0", "keep_versions=0"),
+    ],
+)
+def test_a_setting_out_of_range_is_refused_before_any_work(
+    tmp_path: Path, archive: Path, pair: str, named: str
+) -> None:
+    models = tmp_path / "models"
+    args = ["train", "--archive", str(archive), "--models", str(models), "--set", pair]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2
+    error = result.output.strip().splitlines()[-1]
+    assert named in error and ("range" in error or "needs" in error)
+    assert "Traceback" not in result.output
+    assert not models.exists()  # nothing written, not even the folder
+
+
+def test_every_training_setting_has_a_range_rule() -> None:
+    names = [f.name for f in dataclasses.fields(TrainSettings)]
+    assert [name for name in names if name not in RANGES] == []
+    assert [name for name in RANGES if name not in names] == []
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"neighbours": True}, {"min_df": 2.0}, {"max_df": float("nan")}, {"tag_weight": -1.0},
+     {"candidates": 10, "neighbours": 20}, {"title_weight": 0, "summary_weight": 0,
+     "body_weight": 0}],
+)  # fmt: skip
+def test_settings_made_in_code_are_validated_too(changes: dict[str, object]) -> None:
+    with pytest.raises(ValueError):
+        TrainSettings(**changes).validated()  # type: ignore[arg-type]
+
+
+def test_a_model_failing_a_sanity_gate_is_kept_but_not_made_live(
+    tmp_path: Path, archive: Path
+) -> None:
+    train_cli([archive], tmp_path)
+    live = registry.current_version(tmp_path)
+    args = ["train", "--quiet", "--archive", str(archive), "--models", str(tmp_path),
+            "--set", "text_weight=0", "--set", "tag_weight=0"]  # fmt: skip
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1
+    assert len(result.output.strip().splitlines()) == 1
+    assert "failed the gate listed" in result.output and "Traceback" not in result.output
+    assert registry.current_version(tmp_path) == live
+    refused = [v for v in registry.list_versions(tmp_path) if v != live]
+    assert len(refused) == 1 and refused[0] in result.output
+    assert all(entry["version"] != refused[0] for entry in registry.history(tmp_path))
+
+    forced = CliRunner().invoke(main, [*args, "--force"])
+    assert forced.exit_code == 0
+    assert "warning: made live with --force despite the gate listed" in forced.output
+    assert registry.current_version(tmp_path) not in (live, refused[0])
+
+
+def test_the_publish_gates_catch_self_links_hubs_and_empty_lists() -> None:
+    good = {"articles": 1000, "empty": 0.1, "self_links": 0, "hub_share": 0.01, "hub": "a"}
+    s = TrainSettings()
+    assert all(gate.passed for gate in publish_gates(good, s))
+    for bad, gate in [({"self_links": 3}, "self_links"), ({"hub_share": 0.5}, "hub_share"),
+                      ({"empty": 0.9}, "listed")]:  # fmt: skip
+        failed = [g.name for g in publish_gates({**good, **bad}, s) if not g.passed]
+        assert failed == [gate]
+    # A small archive: an article in hub_cap_min of its lists is what the hub cap allows.
+    small = {**good, "articles": 18, "hub_share": 10 / 18}
+    assert all(gate.passed for gate in publish_gates(small, s))

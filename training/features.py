@@ -10,6 +10,8 @@ to the candidates (see `training.neighbours`).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -25,7 +27,7 @@ from training.settings import AUTO
 
 
 def tag_analyzer(tags: list[str]) -> list[str]:
-    """Tags as their own tokens, case-folded (a module function so the model pickles)."""
+    """Tags as their own tokens, case-folded."""
     return [tag.casefold() for tag in tags]
 
 
@@ -213,3 +215,38 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
         return self._text_width() + (
             len(self.tag_vectorizer_.vocabulary_) if self.tag_vectorizer_ else 0
         )
+
+    def state(self) -> tuple[dict[str, TfidfVectorizer], dict[str, Any]]:
+        """The fitted parts and JSON-ready values `from_state` rebuilds this from (see
+        `training.vectorizer_state`: stored as plain data, never pickled)."""
+        check_is_fitted(self, "field_weights_")
+        parts = {} if self.text_vectorizer_ is None else {"text": self.text_vectorizer_}
+        tags = self.tag_vectorizer_
+        return parts, {
+            "params": self.get_params(),
+            "field_weights_": self.field_weights_,
+            "tags": [] if tags is None else tags.get_feature_names_out().tolist(),
+            "tag_worth_": self.tag_worth_.tolist(),
+            "tag_scale_": self.tag_scale_,
+        }
+
+    @classmethod
+    def from_state(
+        cls, parts: dict[str, TfidfVectorizer], values: dict[str, Any]
+    ) -> ArticleVectorizer:
+        """A fitted vectoriser from what `state` returned."""
+        if set(parts) - {"text"} or not set(values["field_weights_"]) <= set(TEXT_FIELDS):
+            raise ValueError(f"vectoriser parts {sorted(parts)} do not match its fields")
+        if len(values["tags"]) != len(values["tag_worth_"]):
+            raise ValueError("vectoriser tags and their worth disagree in size")
+        vectorizer = cls(**values["params"])
+        vectorizer.text_vectorizer_ = parts.get("text")
+        vectorizer.field_weights_ = {name: float(w) for name, w in values["field_weights_"].items()}
+        vectorizer.tag_vectorizer_ = (
+            CountVectorizer(analyzer=tag_analyzer, binary=True, dtype=np.float32,
+                            vocabulary=values["tags"])
+            if values["tags"] else None
+        )  # fmt: skip
+        vectorizer.tag_worth_ = np.asarray(values["tag_worth_"], dtype=np.float64)
+        vectorizer.tag_scale_ = float(values["tag_scale_"])
+        return vectorizer

@@ -1,7 +1,11 @@
-"""Validation gates: a retrained model is promoted only if every gate passes."""
+"""Validation gates: a retrained model is promoted only if every gate passes.
+
+`train` (no live model to compare with) checks the gates that need none: `publish_gates`.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -53,4 +57,37 @@ def check_gates(
              "share of shown lists that differ from the live model's"),
         Gate("quality", quality(candidate) >= quality_floor, quality(candidate), quality_floor,
              f"live quality proxy {quality(live):.3f}"),
+    ]  # fmt: skip
+
+
+# Below this share of articles with any related article, a model is broken, not weak
+# (e.g. a text cut-off that left no vocabulary): every page would show fallbacks only.
+MIN_LISTED_SHARE = 0.5
+
+
+class GateFailure(Exception):
+    """A built model failed a gate, so it was not made live."""
+
+    def __init__(self, version: str, failed: list[Gate]) -> None:
+        self.version, self.failed = version, failed
+        names = ", ".join(
+            f"{g.name} ({g.value:.4g}, limit {g.limit:.4g}: {g.message})" for g in failed
+        )
+        super().__init__(f"model {version} failed the gate{'s' * (len(failed) > 1)} {names}")
+
+
+def publish_gates(candidate: dict[str, Any], s: TrainSettings) -> list[Gate]:
+    """The gates a model must pass to go live without a live model to compare with.
+
+    Those of `check_gates` that need no live model, plus a floor on the share of articles
+    listed at all. The hub limit is never below `hub_cap_min` lists: the archive's hub cap
+    lets one article fill that many, and a small archive has few lists to share.
+    """
+    articles = max(1, candidate["articles"])
+    hub_limit = max(s.gate_max_hub_share, s.hub_cap_min / articles)
+    listed = 1.0 - candidate["empty"]
+    return [
+        *check_gates(candidate, None, None, dataclasses.replace(s, gate_max_hub_share=hub_limit)),
+        Gate("listed", listed >= MIN_LISTED_SHARE, listed, MIN_LISTED_SHARE,
+             "share of articles with at least one related article"),
     ]  # fmt: skip

@@ -22,6 +22,7 @@ from training.cards import build_cards
 from training.evaluate import evaluate
 from training.explain import explain_table, render_table
 from training.features import ArticleVectorizer
+from training.gates import GateFailure, publish_gates
 from training.hygiene import cap_hubs, collapse_duplicates, diversify, duplicate_groups
 from training.language import article_languages, language_code
 from training.neighbours import (
@@ -232,10 +233,21 @@ def train(
     models_dir: Path,
     settings: TrainSettings,
     progress: Progress = no_progress,
+    *,
+    force: bool = False,
 ) -> TrainReport:
-    """Train, publish and make the new version live at once (no gates; see `retrain`)."""
+    """Train, publish and make the new version live at once, comparing with no live model
+    (see `retrain`) but refusing one that fails a `publish_gates` gate unless `force`.
+
+    A refused version stays in the models folder, not live, for the operator to inspect
+    (and `relata promote` if they choose); the next runs prune it like any other.
+    """
+    settings.validated()  # before any work: a bad setting must not cost a training run
     with registry.exclusive(models_dir):
         report = build_version(source, models_dir, settings, progress)
+        failed = [g for g in publish_gates(report.evaluation, settings) if not g.passed]
+        if failed and not force:
+            raise GateFailure(report.version, failed)
         registry.promote(models_dir, report.version)
         report.pruned = registry.prune(models_dir, settings.keep_versions)
     return report

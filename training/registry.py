@@ -17,7 +17,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from training.artifact import MANIFEST, verify
+from training.artifact import MANIFEST, is_version, verify, version_folder
 
 CURRENT = "CURRENT"
 HISTORY = "HISTORY"
@@ -53,7 +53,7 @@ def list_versions(models_dir: Path) -> list[str]:
     return sorted(
         p.name
         for p in models_dir.iterdir()
-        if not p.name.startswith(".") and (p / MANIFEST).is_file()
+        if is_version(p.name) and (p / MANIFEST).is_file()
     )
 
 
@@ -75,9 +75,10 @@ def recent_versions(models_dir: Path) -> list[str]:
     return versions
 
 
-def promote(models_dir: Path, version: str, action: str = "promote") -> None:
-    """Make a verified `version` the live model: one atomic switch of CURRENT."""
-    verify(models_dir / version)
+def promote(models_dir: Path, version: str, action: str = "promote", key: str = "") -> None:
+    """Make a verified `version` (signed under `key`, if given) the live model: one atomic
+    switch of CURRENT."""
+    verify(version_folder(models_dir, version), key)
     entry = {"at": datetime.now(UTC).isoformat(timespec="seconds"), "action": action,
              "version": version, "previous": current_version(models_dir)}  # fmt: skip
     _atomic_write(models_dir / CURRENT, version + "\n")
@@ -96,10 +97,10 @@ def rollback_target(models_dir: Path) -> str:
     raise RegistryError("no earlier version to roll back to")
 
 
-def rollback(models_dir: Path) -> str:
+def rollback(models_dir: Path, key: str = "") -> str:
     """Switch CURRENT back to the previously live version; returns it."""
     target = rollback_target(models_dir)
-    promote(models_dir, target, action="rollback")
+    promote(models_dir, target, action="rollback", key=key)
     return target
 
 
@@ -109,7 +110,7 @@ def prune(models_dir: Path, keep: int) -> list[str]:
     versions = list_versions(models_dir)
     doomed = [v for v in versions[: max(0, len(versions) - keep)] if v != live]
     for version in doomed:
-        shutil.rmtree(models_dir / version, ignore_errors=True)
+        shutil.rmtree(version_folder(models_dir, version), ignore_errors=True)
     return doomed
 
 

@@ -18,7 +18,15 @@ from typing import Any
 
 import fsspec
 
-from training.artifact import MANIFEST, read_manifest, verify
+from training import signing
+from training.artifact import (
+    MANIFEST,
+    MODEL_FILES,
+    ArtifactError,
+    read_manifest,
+    verify,
+    version_folder,
+)
 from training.registry import CURRENT
 
 CACHED_VERSIONS = 3  # fetched versions kept locally: the live one and two to roll back to
@@ -39,27 +47,34 @@ def current_version(url: str) -> str | None:
     return version or None
 
 
-def publish(models_dir: Path, version: str, url: str) -> None:
+def publish(models_dir: Path, version: str, url: str, key: str = "") -> None:
     """Upload the verified local `version` to the store (unless it is there) and make it
-    the store's live version."""
-    folder = models_dir / version
+    the store's live version; with a signing `key`, sign its manifest first."""
+    folder = version_folder(models_dir, version)
     manifest = verify(folder)
+    if key:
+        signing.sign(folder / MANIFEST, key)
+    signature = folder / signing.SIGNATURE_FILE
     fs, root = _store(url)
     target = f"{root}/{version}"
     if not fs.exists(f"{target}/{MANIFEST}"):
         fs.makedirs(target, exist_ok=True)
         for name in manifest["files"]:
             fs.put_file(str(folder / name), f"{target}/{name}")
+    if signature.is_file():  # also for a version published before it was signed
+        fs.put_file(str(signature), f"{target}/{signing.SIGNATURE_FILE}")
+    if not fs.exists(f"{target}/{MANIFEST}"):
         # Last: a version without its manifest is incomplete and never fetched.
         fs.put_file(str(folder / MANIFEST), f"{target}/{MANIFEST}")
     fs.pipe_file(f"{root}/{CURRENT}", f"{version}\n".encode())
 
 
-def fetch(url: str, version: str, models_dir: Path) -> Path:
-    """The local, verified copy of the store's `version`, downloaded if not there yet.
-    Safe when several processes fetch at once: each verifies its own copy, one rename wins.
+def fetch(url: str, version: str, models_dir: Path, key: str = "") -> Path:
+    """The local, verified copy of the store's `version` (signed under `key`, if given),
+    downloaded if not there yet. Safe when several processes fetch at once: each verifies
+    its own copy, one rename wins. (The caller verifies a copy that was already there.)
     """
-    final = models_dir / version
+    final = version_folder(models_dir, version)  # the store's CURRENT is not trusted
     if final.is_dir():
         return final
     fs, root = _store(url)
@@ -67,11 +82,14 @@ def fetch(url: str, version: str, models_dir: Path) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=models_dir))
     try:
         fs.get_file(f"{root}/{version}/{MANIFEST}", str(tmp / MANIFEST))
+        signature = f"{root}/{version}/{signing.SIGNATURE_FILE}"
+        if fs.exists(signature):
+            fs.get_file(signature, str(tmp / signing.SIGNATURE_FILE))
         for name in read_manifest(tmp)["files"]:
-            if Path(name).name != name:
-                raise ValueError(f"{version}: manifest names a file outside its folder")
+            if name not in MODEL_FILES:
+                raise ArtifactError(f"{version}: manifest names a file that is no model file")
             fs.get_file(f"{root}/{version}/{name}", str(tmp / name))
-        verify(tmp)
+        verify(tmp, key)
         os.rename(tmp, final)
     except OSError:
         if not final.is_dir():  # not a lost race: a real failure

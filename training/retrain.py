@@ -37,8 +37,9 @@ def _live(models_dir: Path) -> tuple[artifact.LoadedModel | None, dict[str, Any]
     if version is None:
         return None, None
     try:
-        model = artifact.load_model(models_dir / version)
-        return model, evaluate(model, artifact.load_features(models_dir / version))
+        folder = artifact.version_folder(models_dir, version)
+        model = artifact.load_model(folder)
+        return model, evaluate(model, artifact.load_features(folder))
     except artifact.ArtifactError:  # a broken live model is no bar to replacing it
         return None, None
 

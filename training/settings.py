@@ -8,10 +8,11 @@ in step).
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from training.language import language_code
+from training.language import LANGUAGES
 
 AUTO = "auto"  # a blend weight measured on the archive at train time (training.calibrate)
 
@@ -31,8 +32,8 @@ def _parse(name: str, default: Any, text: str) -> Any:
     try:
         return kind(text)
     except ValueError:
-        allowed = f"{kind.__name__} or {AUTO}" if default == AUTO else kind.__name__
-        raise ValueError(f"setting {name!r} needs a {allowed}, got {text!r}") from None
+        allowed = _KINDS.get(kind, kind.__name__) + (f" or {AUTO}" if default == AUTO else "")
+        raise ValueError(f"setting {name!r} needs {allowed}, got {text!r}") from None
 
 
 @dataclass(frozen=True)
@@ -152,29 +153,115 @@ class TrainSettings:
         return dataclasses.replace(self, **parsed).validated()
 
     def validated(self) -> TrainSettings:
-        """Self, after checking the values that would make training meaningless."""
-        if self.neighbours < 1 or self.candidates < self.neighbours:
-            raise ValueError("need 1 <= neighbours <= candidates")
-        if not 0 <= self.max_bad_share < 1:
-            raise ValueError("max_bad_share must be in [0, 1)")
-        if not 0 < self.query_mass <= 1 or self.search_pool < self.candidates:
-            raise ValueError("need 0 < query_mass <= 1 and search_pool >= candidates")
-        if not 0 < self.max_df <= 1:
-            raise ValueError("max_df must be in (0, 1]")
-        if self.recency_weight != AUTO and not 0 <= float(self.recency_weight) <= 1:
-            raise ValueError("recency_weight must be in [0, 1]")
-        weights = (self.title_weight, self.summary_weight, self.body_weight)
-        if min(weights) < 0 or sum(weights) == 0:
-            raise ValueError("field weights must be >= 0 and not all 0")
-        blend = [self.text_weight, self.tag_weight, self.category_weight]
-        if min(float(w) for w in blend if w != AUTO) < 0:
-            raise ValueError("blend weights must be >= 0")
-        if language_code(self.language) is None:
-            raise ValueError(f"language: no analyser for {self.language!r}")
-        if self.keep_versions < 1 or self.chunk_size < 1 or self.ngram_max < 1:
-            raise ValueError("keep_versions, chunk_size and ngram_max must be >= 1")
+        """Self, after checking every value's type and range (`RANGES`), then the rules
+        between settings."""
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.default == AUTO and value == AUTO:
+                continue  # measured on the archive at train time
+            check_setting(f.name, value, float if f.default == AUTO else type(f.default))
+        if self.candidates < self.neighbours:
+            raise ValueError(
+                f"need neighbours <= candidates, got {self.neighbours} > {self.candidates}"
+            )
+        if self.search_pool < self.candidates:
+            raise ValueError(
+                f"need candidates <= search_pool, got {self.candidates} > {self.search_pool}"
+            )
+        if self.title_weight + self.summary_weight + self.body_weight == 0:
+            raise ValueError("title_weight, summary_weight and body_weight must not all be 0")
         return self
 
     def as_dict(self) -> dict[str, Any]:
         """The settings as plain JSON-ready values (recorded in the manifest)."""
         return dataclasses.asdict(self)
+
+
+_KINDS = {int: "an integer", float: "a number", bool: "true or false"}
+
+
+@dataclass(frozen=True)
+class Range:
+    """The values a setting may take: from `low` to `high`, both included unless open."""
+
+    low: float
+    high: float = math.inf
+    low_open: bool = False  # `low` itself is not allowed
+    high_open: bool = False
+
+    def __contains__(self, value: object) -> bool:
+        if not isinstance(value, int | float) or not math.isfinite(value):
+            return False
+        above = value > self.low if self.low_open else value >= self.low
+        below = value < self.high if self.high_open else value <= self.high
+        return above and below
+
+    def __str__(self) -> str:
+        if self.high == math.inf:
+            return f"{'>' if self.low_open else '>='} {self.low:g}"
+        opening, closing = "(["[not self.low_open], ")]"[not self.high_open]
+        return f"{opening}{self.low:g}, {self.high:g}{closing}"
+
+
+SHARE = Range(0, 1)
+WEIGHT = Range(0, 1)
+POSITIVE = Range(0, low_open=True)
+COUNT = Range(1)
+SIZE = Range(0)  # a count where 0 is meaningful (nothing, or never)
+
+# One rule per setting (a `Range`, or a set of allowed values), kept apart from the table
+# above so that adding a setting and its rule are two small edits; `validated` refuses a
+# setting without one.
+RANGES: dict[str, Range | frozenset[Any]] = {
+    "title_weight": WEIGHT,
+    "summary_weight": WEIGHT,
+    "body_weight": WEIGHT,
+    "text_weight": WEIGHT,
+    "tag_weight": WEIGHT,
+    "category_weight": WEIGHT,
+    "recency_weight": SHARE,
+    "recency_half_life_days": POSITIVE,
+    "language": frozenset(LANGUAGES),
+    "ngram_max": Range(1, 5),
+    "min_df": COUNT,
+    "max_df": Range(0, 1, low_open=True),
+    "min_tag_count": COUNT,
+    "neighbours": COUNT,
+    "candidates": COUNT,
+    "query_mass": Range(0, 1, low_open=True),
+    "search_pool": COUNT,
+    "exact_below": SIZE,
+    "recall_sample": SIZE,
+    "duplicate_threshold": Range(0, 1.01, low_open=True),
+    "diversity": SHARE,
+    "hub_cap_share": Range(0, 1, low_open=True),
+    "hub_cap_min": COUNT,
+    "max_bad_share": Range(0, 1, high_open=True),
+    "excerpt_chars": COUNT,
+    "keep_versions": COUNT,
+    "chunk_size": COUNT,
+    "n_jobs": Range(-1),  # -1 = all cores; 0 is refused below
+    "parallel_min_articles": SIZE,
+    "gate_max_row_drop": SHARE,
+    "gate_max_coverage_drop": SHARE,
+    "gate_max_hub_share": SHARE,
+    "gate_max_changed_share": SHARE,
+    "gate_max_quality_drop": SHARE,
+}
+
+
+def check_setting(name: str, value: Any, kind: type) -> None:
+    """Refuse `value` for the setting `name` unless it is a `kind` its rule in `RANGES` allows
+    (numbers: finite and inside the range)."""
+    if name not in RANGES:
+        raise ValueError(f"training setting {name!r} has no rule in RANGES")
+    # bool is an int to Python, never to a setting; an int is a fine float.
+    wanted = (int, float) if kind is float else (kind,)
+    if isinstance(value, bool) is not (kind is bool) or not isinstance(value, wanted):
+        raise ValueError(f"setting {name!r} needs {_KINDS.get(kind, kind.__name__)}, got {value!r}")
+    rule = RANGES[name]
+    if value not in rule or (name == "n_jobs" and value == 0):
+        allowed = f"{rule}{' (not 0)' if name == 'n_jobs' else ''}"
+        if isinstance(rule, frozenset):
+            allowed = "one of " + ", ".join(sorted(map(repr, rule)))
+        raise ValueError(f"setting {name}={value!r} is outside its allowed range {allowed}")
