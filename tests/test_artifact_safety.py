@@ -145,6 +145,7 @@ def test_serving_and_ingest_read_a_model_without_unpickling(
     vectorizer = artifact.load_vectorizer(folder)
     articles = _articles(archive)
     fresh = ArticleVectorizer(**vectorizer.get_params()).fit(articles)
+    fresh.tag_scale_ = vectorizer.tag_scale_  # what calibration chose at train time
     assert _same(vectorizer.transform(articles), fresh.transform(articles))
 
 
