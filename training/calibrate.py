@@ -37,7 +37,8 @@ TOP = 10  # neighbours whose held-out similarity counts
 TOLERANCE = 0.0025  # a simpler blend within this share of the best one wins
 TAG_SCALES = (0.0, 0.01, 0.02, 0.04, 0.08, 0.16)
 CATEGORY_SCALES = (0.0, 0.01, 0.02, 0.04, 0.08, 0.16)
-RECENCY_WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.5)
+RECENCY_WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.5, 0.7)
+HALF_LIVES = (30.0, 90.0, 365.0, 1095.0)  # days
 
 
 def baseline(text: sp.csr_matrix) -> float:
@@ -81,6 +82,7 @@ class Blend:
     tag_scale: float  # multiplies each tag's worth
     category_bonus: dict[str, float] | float  # per case-folded category, or one for all
     recency_weight: float
+    recency_half_life_days: float
     evidence: dict[str, Any]
 
 
@@ -127,12 +129,16 @@ def blend(
         if members is not None and len(vectorizer.tag_worth_)
         else None
     )
+    def grid(setting: float | str, auto: tuple[float, ...], given: float) -> tuple[float, ...]:
+        return auto if setting == AUTO else (given,)
+
     grids = {
-        "tags": TAG_SCALES if settings.tag_weight == AUTO and tags is not None else (1.0,),
-        "category": CATEGORY_SCALES if settings.category_weight == AUTO else (1.0,),
-        "recency": RECENCY_WEIGHTS
-        if settings.recency_weight == AUTO
-        else (float(settings.recency_weight),),
+        "tags": grid(settings.tag_weight, TAG_SCALES, 1.0) if tags is not None else (0.0,),
+        "category": grid(settings.category_weight, CATEGORY_SCALES, 1.0),
+        "recency": grid(settings.recency_weight, RECENCY_WEIGHTS, settings.recency_weight),
+        "half_life": grid(
+            settings.recency_half_life_days, HALF_LIVES, settings.recency_half_life_days
+        ),
     }
     if settings.category_weight != AUTO:
         category_worth = np.full(len(names), float(settings.category_weight))
@@ -144,7 +150,11 @@ def blend(
     pool, top = min(POOL, n - 1), max(1, min(TOP, (n - 1) // 4))
     if top < 1 or not len(rows):
         rows = rows[:0]
-    combos = [(t, c, r) for t in grids["tags"] for c in grids["category"] for r in grids["recency"]]
+    combos = [
+        (t, c, r, h)
+        for t in grids["tags"] for c in grids["category"]
+        for r in grids["recency"] for h in grids["half_life"]
+    ]  # fmt: skip
     held_out = np.zeros(len(combos))
     for start in range(0, len(rows), BLOCK):
         block = rows[start : start + BLOCK]
@@ -159,13 +169,13 @@ def blend(
         tag_c = np.take_along_axis(tag, cols, 1) if tags is not None else 0.0
         category_c = np.take_along_axis(category, cols, 1)
         gap = np.abs(days[block][:, None] - days[cols])
-        decay = np.where(np.isnan(gap), 0.5, 0.5 ** (gap / settings.recency_half_life_days))
+        decays = {h: np.where(np.isnan(gap), 0.5, 0.5 ** (gap / h)) for h in grids["half_life"]}
         duplicate = np.zeros(cols.shape, dtype=bool)  # a candidate found by both rankings
         order = np.argsort(cols, axis=1, kind="stable")
         ranked = np.take_along_axis(cols, order, 1)
         duplicate[own, order[:, 1:]] = ranked[:, 1:] == ranked[:, :-1]
-        for i, (t, c, r) in enumerate(combos):
-            score = (text_a + t * tag_c + c * category_c) * ((1 - r) + r * decay)
+        for i, (t, c, r, h) in enumerate(combos):
+            score = (text_a + t * tag_c + c * category_c) * ((1 - r) + r * decays[h])
             score = np.where(duplicate | (cols == block[:, None]), -np.inf, score)
             best = np.argpartition(-score, top - 1, axis=1)[:, :top]
             picked = np.take_along_axis(score, best, 1) > -np.inf
@@ -175,17 +185,17 @@ def blend(
     # The simplest blend that does (almost) as well: less weight is less to go wrong.
     chosen = min(
         (i for i in range(len(combos)) if held_out[i] >= best * (1 - TOLERANCE)),
-        key=lambda i: (sum(combos[i]), i),
+        key=lambda i: (sum(combos[i][:3]), -combos[i][3], i),  # then the gentlest decay
     )
-    tag_scale, category_scale, recency = combos[chosen]
+    tag_scale, category_scale, recency, half_life = combos[chosen]
     bonus: dict[str, float] | float = (
         dict(zip(names, (category_scale * category_worth).tolist(), strict=True))
         if settings.category_weight == AUTO
         else float(settings.category_weight)
     )
-    plain = combos.index((0.0 if len(grids["tags"]) > 1 else grids["tags"][0],
-                          0.0 if len(grids["category"]) > 1 else grids["category"][0],
-                          0.0 if len(grids["recency"]) > 1 else grids["recency"][0]))  # fmt: skip
+    plain = min(
+        range(len(combos)), key=lambda i: (sum(combos[i][:3]), -combos[i][3], i)
+    )  # the least of every signal the grid has: text alone where calibrated
     evidence = {
         "method": "held-out text halves",
         "queries": len(rows),
@@ -195,8 +205,9 @@ def blend(
         "tag_scale": tag_scale,
         "category_scale": category_scale,
         "recency_weight": recency,
+        "recency_half_life_days": half_life,
     }
-    return Blend(tag_scale, bonus, recency, evidence)
+    return Blend(tag_scale, bonus, recency, half_life, evidence)
 
 
 def summary(scores: dict[str, float], top: int = 10) -> dict[str, Any]:

@@ -10,6 +10,7 @@ to the candidates (see `training.neighbours`).
 
 from __future__ import annotations
 
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,11 @@ from training import calibrate
 from training.language import Analyzer, article_languages
 from training.records import TEXT_FIELDS
 from training.settings import AUTO
+
+
+def _analysed(terms: list[str]) -> list[str]:
+    """A document that is already its list of terms (fitting analyses each field once)."""
+    return terms
 
 
 def tag_analyzer(tags: list[str]) -> list[str]:
@@ -95,15 +101,22 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
             if weight > 0 and articles[name].fillna("").str.strip().ne("").any()
         ]  # fmt: skip
         self.field_weights_ = {name: weights[name] for name in used}
-        # One vocabulary for every field, so a word in one article's title matches the
-        # same word in another's summary; each field keeps its own weight.
-        whole = articles[used].fillna("").agg(" ".join, axis=1) if used else articles["title"]
+        # Each field is analysed once; one vocabulary is learnt from all of them, so a word
+        # in one article's title matches the same word in another's summary.
+        analyzer = Analyzer(self.ngram_max)
+        terms = {name: list(map(analyzer, self._documents(articles, name))) for name in used}
         self.text_vectorizer_: TfidfVectorizer | None = self._text_vectorizer(n_docs)
+        self.text_vectorizer_.set_params(analyzer=_analysed)
         try:
-            self.text_vectorizer_.fit(self._documents(articles.assign(_whole=whole), "_whole"))
+            whole = [list(chain(*parts)) for parts in zip(*terms.values(), strict=True)]
+            self.text_vectorizer_.fit(whole)
         except ValueError:  # empty vocabulary: nothing but stop words and one-letter words
             self.text_vectorizer_ = None
-        text = self.text_vectors(articles)
+            text = sp.csr_matrix((n_docs, 0), dtype=np.float32)
+        else:
+            fields = {name: self.text_vectorizer_.transform(terms[name]) for name in used}
+            text = self._weighted(n_docs, fields)
+            self.text_vectorizer_.set_params(analyzer=analyzer)  # what new articles go through
         self.tag_vectorizer_: CountVectorizer | None = CountVectorizer(
             analyzer=tag_analyzer,
             min_df=min(self.min_tag_count, max(1, n_docs // 10)),
@@ -129,12 +142,19 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
         """Unit text vectors: each field's TF-IDF normalised, weighted, summed, normalised."""
         if self.text_vectorizer_ is None:
             return sp.csr_matrix((len(articles), 0), dtype=np.float32)
-        total = sp.csr_matrix(
-            (len(articles), len(self.text_vectorizer_.vocabulary_)), dtype=np.float32
-        )
-        for name, weight in self.field_weights_.items():
-            field = self.text_vectorizer_.transform(self._documents(articles, name))
-            total = total + weight * normalize(field)
+        vectorizer = self.text_vectorizer_
+        fields = {
+            name: vectorizer.transform(self._documents(articles, name))
+            for name in self.field_weights_
+        }
+        return self._weighted(len(articles), fields)
+
+    def _weighted(self, n: int, fields: dict[str, sp.spmatrix]) -> sp.csr_matrix:
+        """Each field's TF-IDF normalised, weighted by its share, summed, normalised."""
+        width = len(self.text_vectorizer_.vocabulary_) if self.text_vectorizer_ else 0
+        total = sp.csr_matrix((n, width), dtype=np.float32)
+        for name, field in fields.items():
+            total = total + self.field_weights_[name] * normalize(field)
         return normalize(total.tocsr()).astype(np.float32)
 
     def tag_vectors(self, members: sp.csr_matrix, scale: float | None = None) -> sp.csr_matrix:

@@ -141,8 +141,12 @@ def build_version(
     )  # fmt: skip
     vectorizer.tag_scale_ = weights.tag_scale
     matrix = vectorizer.combine(text, members)
-    # From here on recency is a number: the one measured, or the one given.
-    settings = dataclasses.replace(settings, recency_weight=weights.recency_weight)
+    # From here on recency is numbers: the ones measured, or the ones given.
+    settings = dataclasses.replace(
+        settings,
+        recency_weight=weights.recency_weight,
+        recency_half_life_days=weights.recency_half_life_days,
+    )
     calibration = {
         **weights.evidence,
         "tags": calibrate.summary(vectorizer.tag_scores()),

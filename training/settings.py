@@ -60,12 +60,13 @@ class TrainSettings:
     recency_weight: float | str = _setting(
         AUTO,
         "Share of the score that decays with the time between two articles (0 turns recency "
-        "off; an undated pair counts as one half-life apart). auto: how much less "
-        "text-similar articles two half-lives apart are than articles close in time, at most "
-        "0.5.",
+        "off; an undated pair counts as one half-life apart). auto: measured on the archive "
+        "like tags, from 0 to 0.7.",
     )
-    recency_half_life_days: float = _setting(
-        365.0, "Days between two articles after which the decaying share is halved."
+    recency_half_life_days: float | str = _setting(
+        AUTO,
+        "Days between two articles after which the decaying share is halved. auto: chosen "
+        "with the recency weight (30, 90, 365 or 1095 days).",
     )
     language: str = _setting(
         "en",
