@@ -5,16 +5,31 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, date, datetime, time
+from numbers import Number
 from typing import Any
+from urllib.parse import urlsplit
 
 from training.text import clean_text
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
 TEXT_FIELDS = ("title", "summary", "body")
+LINK_FIELDS = ("url", "image")
 KNOWN_FIELDS = (
     "slug", "title", "summary", "body", "category", "tags",
     "published_at", "url", "image", "language", "status",
 )  # fmt: skip
+# Training parses dates with pandas, so a date must fit a `pd.Timestamp` (nanoseconds
+# since 1970 in 64 bits; tests/test_hostile.py checks these against pandas). Kept here as
+# plain datetimes so that serving, which validates ingested articles, needs no pandas.
+EARLIEST = datetime(1677, 9, 21, 0, 12, 43, 145225)
+LATEST = datetime(2262, 4, 11, 23, 47, 16, 854775)
+
+
+def _text(name: str, value: Any) -> str:
+    # Numbers are text enough (a numeric category column); objects and lists are not.
+    if value is not None and (isinstance(value, bool) or not isinstance(value, str | Number)):
+        raise ValueError(f"{name} must be text, got {type(value).__name__}")
+    return clean_text(value)
 
 
 def _tags(value: Any, from_csv: bool) -> list[str]:
@@ -39,15 +54,42 @@ def _date(value: Any) -> str | None:
             value = datetime.fromisoformat(value.strip())
         except ValueError:
             raise ValueError(f"published_at is not an ISO date: {value!r}") from None
-    if isinstance(value, datetime):
+    if isinstance(value, date) and not isinstance(value, datetime):
+        value = datetime.combine(value, time(0))
+    if not isinstance(value, datetime):
+        raise ValueError(f"published_at is not an ISO date: {value!r}")
+    outside = ValueError(
+        f"published_at {value.isoformat()} is outside {EARLIEST.date()} to {LATEST.date()}"
+    )
+    try:
         if value.tzinfo is not None:
             value = value.astimezone(UTC).replace(tzinfo=None)
-        if value.time() != time(0):
-            return value.isoformat()
-        value = value.date()
-    if isinstance(value, date):
-        return value.isoformat()
-    raise ValueError(f"published_at is not an ISO date: {value!r}")
+    except OverflowError:  # e.g. 9999-12-31T23:59:59-01:00 is past year 9999 in UTC
+        raise outside from None
+    if not EARLIEST <= value <= LATEST:
+        raise outside
+    return value.isoformat() if value.time() != time(0) else value.date().isoformat()
+
+
+def _link(name: str, value: Any) -> str | None:
+    link = _text(name, value) or None
+    if link is not None:
+        parts = urlsplit(link)
+        # Only web links: "javascript:" and "data:" URLs would run or render in a page.
+        if parts.scheme not in ("http", "https") or not parts.netloc or " " in link:
+            raise ValueError(f"{name} must be an http(s) URL, got {link[:80]!r}")
+    return link
+
+
+def _encodable(article: dict[str, Any]) -> None:
+    # JSON may carry lone surrogates ("\ud800"); no response or file can hold them.
+    for name, value in article.items():
+        for text in value if isinstance(value, list) else [value]:
+            if isinstance(text, str):
+                try:
+                    text.encode("utf-8")
+                except UnicodeEncodeError:
+                    raise ValueError(f"{name} is not valid Unicode text") from None
 
 
 def validate_record(raw: Any, from_csv: bool = False) -> dict[str, Any]:
@@ -61,16 +103,19 @@ def validate_record(raw: Any, from_csv: bool = False) -> dict[str, Any]:
         raise ValueError("missing slug")
     if not SLUG.fullmatch(slug):
         raise ValueError(f"slug {slug!r} is not of the form [a-z0-9][a-z0-9-]*")
-    article = {name: clean_text(raw.get(name)) for name in TEXT_FIELDS}
+    article = {name: _text(name, raw.get(name)) for name in TEXT_FIELDS}
     if not article["title"]:
         raise ValueError("missing title")
     article["slug"] = slug
     article["tags"] = _tags(raw.get("tags"), from_csv)
     article["published_at"] = _date(raw.get("published_at"))
-    for name in ("category", "url", "image", "language"):
-        article[name] = clean_text(raw.get(name)) or None
-    article["status"] = clean_text(raw.get("status")) or "published"
+    for name in ("category", "language"):
+        article[name] = _text(name, raw.get(name)) or None
+    for name in LINK_FIELDS:
+        article[name] = _link(name, raw.get(name))
+    article["status"] = _text("status", raw.get("status")) or "published"
     for name, value in raw.items():
         if name not in KNOWN_FIELDS and isinstance(value, str | int | float | bool):
             article[name] = value
+    _encodable(article)
     return article
