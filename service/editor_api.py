@@ -6,6 +6,7 @@ current version (412 when someone changed it first, 428 when it is missing).
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,12 +18,16 @@ from service.editorial import EditorialCache
 from service.errors import ApiError
 from service.model_store import Model
 from service.overrides import GLOBAL_KINDS, SCOPED_KINDS, NewOverride, utcnow
+from service.params import json_body
 from service.responses import json_response
 from service.schema import GLOBAL
 from service.stale import stale_overrides
+from training.records import SLUG
 
 bp = Blueprint("editor_api", __name__)
 MAX_REASON = 1000
+MAX_VERSION = 2**31 - 1  # the scopes.version column is a 32-bit INTEGER
+VERSION_TAG = re.compile(r'(?:W/)?"?([0-9]{1,10})"?', re.ASCII)
 
 
 def _cache() -> EditorialCache:
@@ -30,9 +35,10 @@ def _cache() -> EditorialCache:
 
 
 def _body() -> dict[str, Any]:
-    body = request.get_json(silent=True)
+    message = "The body must be a JSON object."
+    body = json_body(message)
     if not isinstance(body, dict):
-        raise ApiError(400, "bad_json", "The body must be a JSON object.")
+        raise ApiError(400, "bad_json", message)
     return body
 
 
@@ -40,10 +46,12 @@ def _expected_version() -> int:
     header = request.headers.get("If-Match")
     if not header:
         raise ApiError(428, "precondition_required", "send If-Match with the version you read")
-    tag = header.strip().removeprefix("W/").strip('"')
-    if not tag.isdigit():
+    # ASCII digits only (`str.isdigit` also takes "²"), and no larger than the version
+    # column holds: PostgreSQL refuses a bigger number outright.
+    match = VERSION_TAG.fullmatch(header.strip())
+    if match is None or int(match[1]) > MAX_VERSION:
         raise ApiError(400, "bad_parameter", f"If-Match: not a version: {header!r}")
-    return int(tag)
+    return int(match[1])
 
 
 def _known(model: Model, slug: Any, name: str) -> str:
@@ -64,13 +72,13 @@ def _expiry(body: dict[str, Any]) -> datetime | None:
     if value is None:
         return None
     try:
-        moment = datetime.fromisoformat(str(value))
-    except ValueError:
-        raise ApiError(
-            400, "bad_parameter", f"expires_at: not an ISO datetime: {value!r}"
-        ) from None
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else None
+        if moment is not None and moment.tzinfo is not None:
+            moment = moment.astimezone(UTC).replace(tzinfo=None)
+    except (ValueError, OverflowError):  # overflow: e.g. 9999-12-31T23:59:59-01:00
+        moment = None
+    if moment is None:
+        raise ApiError(400, "bad_parameter", f"expires_at: not an ISO datetime: {value!r}")
     if moment <= utcnow():
         raise ApiError(400, "bad_parameter", "expires_at: must be in the future")
     return moment
@@ -133,6 +141,10 @@ def add_override(slug: str, principal: Principal) -> Response:
 def remove_override(slug: str, target: str, principal: Principal) -> Response:
     """Remove this article's pin or block of `target`."""
     model = live_model()
+    # Not `_known`: an override whose source left the model must stay removable. But "*"
+    # (the global scope) is no article: global blocks are lifted through /v1/blocks.
+    if not SLUG.fullmatch(slug):
+        raise ApiError(404, "unknown_slug", f"slug: {slug!r} is not an article")
     _cache().overrides.remove(slug, _expected_version(), principal.name, target)
     return _changed(slug, model)
 

@@ -6,6 +6,9 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
+import orjson
+from flask import request
+
 from service.errors import ApiError
 from service.related import ITEM_FIELDS, RelatedQuery
 
@@ -27,12 +30,29 @@ def _text_list(name: str, value: Any) -> list[str]:
     raise _bad(name, "must be a comma-separated string or a list of strings")
 
 
+def json_body(message: str, bad_text: str = "bad_json") -> Any:
+    """The request's JSON body, or 400 `bad_json` with `message`.
+
+    orjson, not the standard parser: it refuses nesting past 1024 levels (a RecursionError
+    in `json`) and lone surrogates ("\\ud800": text no response, log or database can hold)
+    by itself. The latter answer with the caller's `bad_text` code, e.g. `invalid_article`.
+    """
+    try:
+        return orjson.loads(request.get_data(cache=True))
+    except orjson.JSONDecodeError as exc:
+        if "surrogate" in exc.msg:
+            raise ApiError(400, bad_text, f"text is not valid Unicode ({exc})") from None
+        raise ApiError(400, "bad_json", message) from None
+
+
 def _limit(value: Any, default: int, largest: int) -> int:
     if value is None:
         return default
     try:
+        if isinstance(value, float | bool):
+            raise ValueError
         limit = int(value)
-        if isinstance(value, float | bool) or str(limit) != str(value).strip():
+        if str(limit) != str(value).strip():
             raise ValueError
     except (TypeError, ValueError):
         raise _bad("limit", f"must be a whole number from 1 to {largest}") from None
@@ -61,10 +81,15 @@ def _flag(name: str, value: Any) -> bool:
     raise _bad(name, f"must be true or false, got {value!r}")
 
 
-def parse_query(
-    params: Mapping[str, Any], default_limit: int, max_limit: int, min_score: float = 0.0
-) -> RelatedQuery:
-    """A `RelatedQuery` from query-string or JSON parameters; ApiError(400) when bad."""
+def parse_query(params: Mapping[str, Any], config: Mapping[str, Any]) -> RelatedQuery:
+    """A `RelatedQuery` from query-string or JSON parameters; ApiError(400) when bad.
+
+    The one builder of list queries: `config` is the app's settings (upper-case names, as
+    in `app.config`), so every list (API, batch, ingest response, editor page, export)
+    gets the same `min_score` and limits.
+    """
+    default_limit, max_limit = config["DEFAULT_LIMIT"], config["MAX_LIMIT"]
+    min_score = config["MIN_SCORE"]
     if not params:  # the common call: every default
         return RelatedQuery(limit=default_limit, min_score=min_score)
     fields = None

@@ -4,6 +4,7 @@ and afterwards nothing was stored and every list still answers."""
 from __future__ import annotations
 
 import json
+import logging
 from datetime import timedelta
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from service.schema import AuditEntry, IngestedArticle
-from tests.conftest import invoke, make_app, make_token, train_cli
+from tests.conftest import export_cli, invoke, make_app, make_token, train_cli
 from tests.corpus import write_archive
 from training.archive import load_archive
 from training.records import EARLIEST, LATEST, validate_record
@@ -59,6 +60,44 @@ def _still_serving(client: FlaskClient, headers: dict[str, str]) -> None:
     assert client.get("/readyz").status_code == 200
 
 
+# -- 1. text that cannot be encoded ------------------------------------------------------
+
+
+def test_a_lone_surrogate_in_an_article_is_refused_and_nothing_is_stored(
+    app, client: FlaskClient, admin: dict
+) -> None:
+    before = _stored(app)
+    body = b'{"slug": "zz-sur", "title": "a\\ud800b"}'
+    response = client.post("/v1/articles", data=body, content_type="application/json",
+                           headers=admin)  # fmt: skip
+    _error(response, 400, "invalid_article")
+    assert _stored(app) == before
+    _error(client.get("/v1/related/zz-sur"), 404, "unknown_slug")
+    _still_serving(client, admin)
+
+
+def test_a_bad_row_already_stored_is_skipped_and_logged_not_raised(
+    app, client: FlaskClient, admin: dict, database_url: str, archive: Path, tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    from service.overrides import bump_revision, utcnow
+
+    with app.extensions["relata.database"].session() as session:
+        bad = {**ARTICLE, "slug": "zz-sur", "title": "a\ud800b", "status": "published"}
+        session.add(IngestedArticle(slug="zz-sur", record=bad, deleted=False, author="hand",
+                                    updated_at=utcnow()))  # fmt: skip
+        bump_revision(session)
+    assert client.post("/v1/articles", json=ARTICLE, headers=admin).status_code == 200
+    with caplog.at_level(logging.ERROR, logger="service.ingest"):
+        _still_serving(client, admin)
+        assert client.get("/v1/related/zz-new").status_code == 200  # the good one serves
+        _error(client.get("/v1/related/zz-sur"), 404, "unknown_slug")
+    assert "'zz-sur' skipped" in caplog.text
+    store = tmp_path / "models"
+    output = train_cli([archive], store, "--database-url", database_url)
+    assert "published" in output
+
+
 def test_archive_rows_and_ingest_files_with_unencodable_text_are_refused(
     tmp_path: Path, models: Path, sqlite_url: str
 ) -> None:
@@ -74,6 +113,46 @@ def test_archive_rows_and_ingest_files_with_unencodable_text_are_refused(
     result = invoke("ingest", str(path), "--models", str(models), "--database-url", sqlite_url)
     assert result.exit_code == 1 and "not valid Unicode" in result.output
     assert "Traceback" not in result.output
+
+
+# -- 4. 500s that must be 400s -----------------------------------------------------------
+
+REFUSED = [
+    ("POST", "/v1/related:batch", b'{"slugs": ' + DEEP + b"}", None, 400, "bad_json"),
+    ("POST", "/v1/related:batch", b'{"slugs": ["\\ud800"]}', None, 400, "bad_json"),
+    ("POST", "/v1/related:batch", b'{"slugs": ["%s"], "limit": 1e999}' % SOURCE.encode(), None,
+     400, "bad_json"),
+    ("GET", f"/v1/related/{SOURCE}?limit=1e999", None, None, 400, "bad_parameter"),
+    ("POST", "/v1/blocks", {"target": TARGET, "reason": "legal"}, "²", 400, "bad_parameter"),
+    ("POST", "/v1/blocks", {"target": TARGET, "reason": "legal"},
+     '"999999999999999999999999999999"', 400, "bad_parameter"),
+    ("POST", "/v1/blocks", {"target": TARGET, "reason": "legal"}, '"99999999999"', 400,
+     "bad_parameter"),
+    ("POST", "/v1/blocks", {"target": TARGET, "reason": "legal", "expires_at": FAR}, '"0"', 400,
+     "bad_parameter"),
+    ("POST", f"/v1/overrides/{SOURCE}", {"kind": "block", "target": TARGET, "reason": "x",
+     "expires_at": "0001-01-01T00:00:00+01:00"}, '"0"', 400, "bad_parameter"),
+    ("POST", "/v1/blocks", b'{"target": "%s", "reason": "a\\ud800"}' % TARGET.encode(), '"0"',
+     400, "bad_json"),
+    ("POST", "/v1/blocks", DEEP, '"0"', 400, "bad_json"),
+    ("POST", "/v1/articles", {**ARTICLE, "published_at": FAR}, None, 400, "invalid_article"),
+    ("POST", "/v1/articles", b'{"articles": ' + DEEP + b"}", None, 400, "bad_json"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("method", "url", "body", "if_match", "status", "code"), REFUSED)
+def test_hostile_requests_are_4xx_and_change_nothing(
+    app, client: FlaskClient, admin: dict, method: str, url: str, body, if_match, status: int,
+    code: str,
+) -> None:  # fmt: skip
+    before = _stored(app)
+    headers = {**admin, **({"If-Match": if_match} if if_match else {})}
+    data = body if isinstance(body, bytes) or body is None else json.dumps(body)
+    response = client.open(url, method=method, data=data, headers=headers,
+                           content_type="application/json")  # fmt: skip
+    _error(response, status, code)
+    assert _stored(app) == before
+    _still_serving(client, admin)
 
 
 # -- 5. markup and links -----------------------------------------------------------------
@@ -92,6 +171,62 @@ def test_archive_rows_and_ingest_files_with_unencodable_text_are_refused(
 )
 def test_text_is_decoded_once_then_stripped_of_tags(raw: str, clean: str) -> None:
     assert clean_text(raw) == clean
+
+
+def test_entity_encoded_markup_is_served_as_text(client: FlaskClient, admin: dict) -> None:
+    article = {
+        **ARTICLE,
+        "title": "&lt;script&gt;alert(1)&lt;/script&gt;Mars Rover",
+        "summary": "&lt;img src=x onerror=alert(1)&gt;Rover on Mars",
+        "url": "https://news.example/zz-new",
+        "image": "http://img.example/a.png",
+    }
+    assert client.post("/v1/articles", json=article, headers=admin).status_code == 200
+    items = client.get(f"/v1/related/{SOURCE}?limit=50").get_json()["items"]
+    card = next(item for item in items if item["slug"] == "zz-new")
+    assert card["title"] == "alert(1)Mars Rover" and card["excerpt"] == "Rover on Mars"
+    assert not any(text in json.dumps(card) for text in ("<", ">", "&lt;", "&gt;"))
+
+
+@pytest.mark.parametrize(
+    "link",
+    [{"url": "javascript:alert(1)"}, {"url": "JavaScript:alert(1)"}, {"url": "/relative"},
+     {"image": "data:image/svg+xml,<svg onload=alert(1)>"}, {"url": "https://"}],
+)  # fmt: skip
+def test_links_other_than_http_are_refused(
+    app, client: FlaskClient, admin: dict, link: dict, tmp_path: Path
+) -> None:
+    before = _stored(app)
+    _error(client.post("/v1/articles", json={**ARTICLE, **link}, headers=admin), 400,
+           "invalid_article")  # fmt: skip
+    assert _stored(app) == before
+    _still_serving(client, admin)
+    path = tmp_path / "a.jsonl"
+    path.write_text(json.dumps({**ARTICLE, "slug": "ok"}) + "\n" + json.dumps({**ARTICLE, **link}))
+    archive = load_archive([path], max_bad_share=0.9)  # an archive row: rejected, with why
+    assert [e.line for e in archive.errors] == [2]
+    assert "must be an http(s) URL" in archive.errors[0].reason
+
+
+# -- 9. every list through one query builder ---------------------------------------------
+
+
+def test_the_ingest_response_lists_what_the_api_serves(client: FlaskClient, admin: dict) -> None:
+    response = client.post("/v1/articles", json=ARTICLE, headers=admin)
+    served = client.get("/v1/related/zz-new").get_json()["items"]
+    assert response.get_json()["related"]["zz-new"] == served
+
+
+@pytest.mark.slow
+def test_export_is_exactly_what_the_api_serves_for_every_demo_list(
+    demo_models: Path, sqlite_url: str, tmp_path: Path
+) -> None:
+    exported = export_cli(demo_models, tmp_path / "export.jsonl", 6, sqlite_url)
+    client = make_app(demo_models, sqlite_url).test_client()
+    assert len(exported) > 9000
+    for entry in exported:
+        response = client.get(f"/v1/related/{entry['slug']}")
+        assert response.get_json()["items"] == entry["items"], entry["slug"]
 
 
 # -- 12. CSV rows and dates that used to fail the whole archive ---------------------------
@@ -132,3 +267,53 @@ def test_the_date_range_is_what_a_pandas_timestamp_holds() -> None:
             pd.Timestamp(outside).as_unit("ns")
         with pytest.raises(ValueError, match="outside"):
             validate_record({**ARTICLE, "published_at": outside.isoformat()})
+
+
+# -- 15. what the API accepts and shows ---------------------------------------------------
+
+
+def test_version_shows_archive_file_names_not_paths(client: FlaskClient, models: Path) -> None:
+    manifest = client.get("/-/version").get_json()["model"]
+    assert manifest["archive"]["files"] == ["articles.jsonl"]
+    assert str(models.parent) not in json.dumps(manifest)
+
+
+@pytest.mark.parametrize("title", [{"a": 1}, ["a"], True])
+def test_a_title_that_is_not_text_is_refused(app, client: FlaskClient, admin: dict, title) -> None:
+    before = _stored(app)
+    response = client.post("/v1/articles", json={**ARTICLE, "title": title}, headers=admin)
+    _error(response, 400, "invalid_article")
+    assert "title must be text" in response.get_json()["error"]["message"]
+    assert _stored(app) == before
+
+
+def test_a_draft_is_withdrawn_and_the_response_says_so(client: FlaskClient, admin: dict) -> None:
+    draft = {**ARTICLE, "status": "draft"}
+    response = client.post("/v1/articles", json=draft, headers=admin)
+    assert response.status_code == 200
+    assert response.get_json()["withdrawn"] == [{"slug": "zz-new", "status": "draft"}]
+    assert response.get_json()["related"] == {}
+    _error(client.get("/v1/related/zz-new"), 410, "deleted")
+    # A CMS unpublishing a live article: out of every list at once.
+    response = client.post("/v1/articles", json={"slug": TARGET, "title": "T", "status": "draft"},
+                           headers=admin)  # fmt: skip
+    assert response.get_json()["withdrawn"] == [{"slug": TARGET, "status": "draft"}]
+    items = client.get(f"/v1/related/{SOURCE}?limit=50").get_json()["items"]
+    assert TARGET not in [item["slug"] for item in items]
+    # Published again: back at once.
+    assert client.post("/v1/articles", json=ARTICLE, headers=admin).status_code == 200
+    assert client.get("/v1/related/zz-new").status_code == 200
+
+
+def test_a_global_unpublish_cannot_be_lifted_through_the_per_article_endpoint(
+    client: FlaskClient, admin: dict
+) -> None:
+    body = {"kind": "unpublish", "target": TARGET, "reason": "legal"}
+    response = client.post("/v1/blocks", json=body, headers={**admin, "If-Match": '"0"'})
+    assert response.status_code == 200
+    for scope in ("%2A", "*", "%23"):
+        response = client.delete(f"/v1/overrides/{scope}/{TARGET}",
+                                 headers={**admin, "If-Match": '"1"'})  # fmt: skip
+        _error(response, 404, "unknown_slug")
+    _error(client.get(f"/v1/related/{TARGET}"), 410, "unpublished")
+    assert client.get("/v1/blocks", headers=admin).get_json()["version"] == 1
