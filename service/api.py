@@ -67,7 +67,8 @@ def related(slug: str) -> Response:
     editorial = snapshot.for_source(slug)
     # Ingested articles can change any list: while there are some, every change counts.
     tag = f"{model.version}.{editorial.version}" + (f".i{snapshot.revision}" if overlay else "")
-    if "HTTP_IF_NONE_MATCH" in request.environ and request.if_none_match.contains(tag):
+    # Weak comparison (RFC 9110 §13.1.2): caches may send the tag back as W/"…".
+    if "HTTP_IF_NONE_MATCH" in request.environ and request.if_none_match.contains_weak(tag):
         return _cacheable(None, f'"{tag}"')
     entries = related_entries(model, slug, query, editorial, overlay)
     fallbacks = sum(entry.source == "fallback" for entry in entries)

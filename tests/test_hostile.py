@@ -317,3 +317,15 @@ def test_a_global_unpublish_cannot_be_lifted_through_the_per_article_endpoint(
         _error(response, 404, "unknown_slug")
     _error(client.get(f"/v1/related/{TARGET}"), 410, "unpublished")
     assert client.get("/v1/blocks", headers=admin).get_json()["version"] == 1
+
+
+# -- 16. conditional requests ------------------------------------------------------------
+
+
+def test_a_weak_if_none_match_gives_304(client: FlaskClient) -> None:
+    etag = client.get(f"/v1/related/{SOURCE}").headers["ETag"]
+    for sent in (etag, f"W/{etag}", f'"other", W/{etag}'):
+        response = client.get(f"/v1/related/{SOURCE}", headers={"If-None-Match": sent})
+        assert response.status_code == 304 and response.headers["ETag"] == etag
+    other = client.get(f"/v1/related/{SOURCE}", headers={"If-None-Match": 'W/"x"'})
+    assert other.status_code == 200
