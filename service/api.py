@@ -95,7 +95,8 @@ def related_batch() -> Response:
         raise ApiError(
             400, "bad_parameter", f"slugs: at most {current_app.config['MAX_BATCH']} per call"
         )
-    query = parse_query({k: v for k, v in body.items() if k != "slugs"}, current_app.config)
+    params = {k: v for k, v in body.items() if k != "slugs"}
+    query = parse_query(params, current_app.config, from_json=True)
     results = []
     for slug in slugs:
         try:

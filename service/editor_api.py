@@ -27,6 +27,8 @@ from training.records import SLUG
 bp = Blueprint("editor_api", __name__)
 MAX_REASON = 1000
 MAX_VERSION = 2**31 - 1  # the scopes.version column is a 32-bit INTEGER
+MAX_AUDIT = 1000
+AUDIT_LIMIT = re.compile(r"[0-9]{1,4}", re.ASCII)
 VERSION_TAG = re.compile(r'(?:W/)?"?([0-9]{1,10})"?', re.ASCII)
 
 
@@ -122,7 +124,7 @@ def get_overrides(slug: str, principal: Principal) -> Response:
 @requires("editor")
 def add_override(slug: str, principal: Principal) -> Response:
     """Pin a target at a position in this article's list, or block it there."""
-    model, body = live_model(), _body()
+    expected, model, body = _expected_version(), live_model(), _body()
     source = _known(model, slug, "slug")
     kind = body.get("kind")
     if kind not in SCOPED_KINDS:
@@ -132,7 +134,7 @@ def add_override(slug: str, principal: Principal) -> Response:
         raise ApiError(400, "self_link", "an article cannot be related to itself")
     new = NewOverride(kind, target, _reason(body), _position(body) if kind == "pin" else None,
                       _expiry(body))  # fmt: skip
-    _cache().overrides.add(source, _expected_version(), principal.name, new)
+    _cache().overrides.add(source, expected, principal.name, new)
     return _changed(source, model)
 
 
@@ -140,12 +142,12 @@ def add_override(slug: str, principal: Principal) -> Response:
 @requires("editor")
 def remove_override(slug: str, target: str, principal: Principal) -> Response:
     """Remove this article's pin or block of `target`."""
-    model = live_model()
+    expected, model = _expected_version(), live_model()
     # Not `_known`: an override whose source left the model must stay removable. But "*"
     # (the global scope) is no article: global blocks are lifted through /v1/blocks.
     if not SLUG.fullmatch(slug):
         raise ApiError(404, "unknown_slug", f"slug: {slug!r} is not an article")
-    _cache().overrides.remove(slug, _expected_version(), principal.name, target)
+    _cache().overrides.remove(slug, expected, principal.name, target)
     return _changed(slug, model)
 
 
@@ -153,7 +155,7 @@ def remove_override(slug: str, target: str, principal: Principal) -> Response:
 @requires("editor")
 def reorder(slug: str, principal: Principal) -> Response:
     """Set a full manual order for the top of this article's list."""
-    model, body = live_model(), _body()
+    expected, model, body = _expected_version(), live_model(), _body()
     source = _known(model, slug, "slug")
     targets = body.get("slugs")
     largest = current_app.config["MAX_LIMIT"]
@@ -164,7 +166,6 @@ def reorder(slug: str, principal: Principal) -> Response:
         raise ApiError(400, "duplicate", "slugs: a slug appears twice")
     if source in targets:
         raise ApiError(400, "self_link", "an article cannot be related to itself")
-    expected = _expected_version()
     _cache().overrides.reorder(
         source, expected, principal.name, targets, _reason(body), _expiry(body)
     )
@@ -182,13 +183,13 @@ def get_blocks(principal: Principal) -> Response:
 @requires("editor")
 def add_block(principal: Principal) -> Response:
     """Block an article from every list (`block`), or unpublish it (`unpublish`)."""
-    model, body = live_model(), _body()
+    expected, model, body = _expected_version(), live_model(), _body()
     kind = body.get("kind", "block")
     if kind not in GLOBAL_KINDS:
         raise ApiError(400, "bad_parameter", f"kind: one of {', '.join(GLOBAL_KINDS)}")
     target = _known(model, body.get("target"), "target")
     new = NewOverride(kind, target, _reason(body), None, _expiry(body))
-    _cache().overrides.add(GLOBAL, _expected_version(), principal.name, new)
+    _cache().overrides.add(GLOBAL, expected, principal.name, new)
     return _changed(GLOBAL, model)
 
 
@@ -196,8 +197,8 @@ def add_block(principal: Principal) -> Response:
 @requires("editor")
 def remove_block(target: str, principal: Principal) -> Response:
     """Lift a global block or unpublishing."""
-    model = live_model()
-    _cache().overrides.remove(GLOBAL, _expected_version(), principal.name, target)
+    expected, model = _expected_version(), live_model()
+    _cache().overrides.remove(GLOBAL, expected, principal.name, target)
     return _changed(GLOBAL, model)
 
 
@@ -205,11 +206,10 @@ def remove_block(target: str, principal: Principal) -> Response:
 @requires("viewer")
 def audit(principal: Principal) -> Response:
     """The newest changes, optionally of one scope (`?scope=slug` or `?scope=*`)."""
-    try:
-        limit = min(int(request.args.get("limit", 100)), 1000)
-    except ValueError:
-        raise ApiError(400, "bad_parameter", "limit: a whole number") from None
-    entries = _cache().overrides.audit(request.args.get("scope"), max(limit, 1))
+    text = request.args.get("limit", "100")
+    if not AUDIT_LIMIT.fullmatch(text) or not 1 <= int(text) <= MAX_AUDIT:
+        raise ApiError(400, "bad_parameter", f"limit: a whole number from 1 to {MAX_AUDIT}")
+    entries = _cache().overrides.audit(request.args.get("scope"), int(text))
     return json_response({"entries": entries})
 
 

@@ -58,6 +58,11 @@ class Articles:
                 record_audit(session, actor, action, SCOPE, record["slug"], before, row.record)
             bump_revision(session)
 
+    def stored(self, slug: str) -> bool:
+        """Whether `slug` was ever ingested (served, withdrawn, deleted or skipped as bad)."""
+        with self.database.session() as session:
+            return session.get(IngestedArticle, slug) is not None
+
     def delete(self, slug: str, actor: str) -> None:
         """Take an article out of every list, and its own list away."""
         with self.database.session() as session:

@@ -329,3 +329,51 @@ def test_a_weak_if_none_match_gives_304(client: FlaskClient) -> None:
         assert response.status_code == 304 and response.headers["ETag"] == etag
     other = client.get(f"/v1/related/{SOURCE}", headers={"If-None-Match": 'W/"x"'})
     assert other.status_code == 200
+
+
+# -- 15. where the OpenAPI description and the server disagreed (found by schemathesis) --
+
+DISAGREED = [
+    ("GET", "/v1/audit?limit=1001", None, None, 400, "bad_parameter"),
+    ("GET", "/v1/audit?limit=0", None, None, 400, "bad_parameter"),
+    ("POST", "/v1/related:batch", {"slugs": [SOURCE], "limit": 0}, None, 400, "bad_parameter"),
+    ("POST", "/v1/related:batch", {"slugs": []}, None, 400, "bad_parameter"),
+    ("POST", "/v1/related:batch", {"slugs": [SOURCE], "exclude": "a"}, None, 400, "bad_parameter"),
+    ("POST", "/v1/related:batch", {"slugs": [SOURCE], "fallbacks": 0}, None, 400, "bad_parameter"),
+    ("POST", "/v1/related:batch", {"slugs": [SOURCE], "until": ""}, None, 400, "bad_parameter"),
+    ("POST", "/v1/related:batch", {"slugs": [SOURCE], "limit": "6"}, None, 400, "bad_parameter"),
+    ("POST", "/v1/blocks", {"target": TARGET, "reason": ""}, '"0"', 400, "bad_parameter"),
+    ("POST", "/v1/blocks", {"target": TARGET, "reason": "   "}, '"0"', 400, "bad_parameter"),
+    ("POST", "/v1/blocks", {"target": "nope", "reason": "x"}, None, 428, "precondition_required"),
+    ("POST", "/v1/articles", {**ARTICLE, "title": 0}, None, 400, "invalid_article"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("method", "url", "body", "if_match", "status", "code"), DISAGREED)
+def test_what_the_description_refuses_the_server_refuses(
+    app, client: FlaskClient, admin: dict, method: str, url: str, body, if_match, status: int,
+    code: str,
+) -> None:  # fmt: skip
+    before = _stored(app)
+    headers = {**admin, **({"If-Match": if_match} if if_match else {})}
+    _error(client.open(url, method=method, json=body, headers=headers), status, code)
+    assert _stored(app) == before
+    _still_serving(client, admin)
+
+
+def test_deleting_an_article_twice_or_a_withdrawn_one_is_fine(
+    client: FlaskClient, admin: dict
+) -> None:
+    client.post("/v1/articles", json={**ARTICLE, "status": "draft"}, headers=admin)
+    for _ in range(2):
+        assert client.delete("/v1/articles/zz-new", headers=admin).status_code == 200
+    _error(client.delete("/v1/articles/never-seen", headers=admin), 404, "unknown_slug")
+
+
+def test_delete_on_the_order_path_removes_the_override_of_an_article_called_order(
+    client: FlaskClient, admin: dict
+) -> None:
+    response = client.options(f"/v1/overrides/{SOURCE}/order")
+    assert set(response.headers["Allow"].split(", ")) == {"DELETE", "OPTIONS", "PUT"}
+    response = client.delete(f"/v1/overrides/{SOURCE}/order", headers={**admin, "If-Match": '"0"'})
+    _error(response, 404, "unknown_override")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, date, datetime, time
-from numbers import Number
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -26,8 +25,9 @@ LATEST = datetime(2262, 4, 11, 23, 47, 16, 854775)
 
 
 def _text(name: str, value: Any) -> str:
-    # Numbers are text enough (a numeric category column); objects and lists are not.
-    if value is not None and (isinstance(value, bool) or not isinstance(value, str | Number)):
+    # NaN (unequal to itself): what pandas puts in an empty cell of a Parquet text column.
+    missing = value is None or (isinstance(value, float) and value != value)
+    if not (missing or isinstance(value, str)):
         raise ValueError(f"{name} must be text, got {type(value).__name__}")
     return clean_text(value)
 
