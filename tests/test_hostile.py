@@ -191,7 +191,9 @@ def test_entity_encoded_markup_is_served_as_text(client: FlaskClient, admin: dic
 @pytest.mark.parametrize(
     "link",
     [{"url": "javascript:alert(1)"}, {"url": "JavaScript:alert(1)"}, {"url": "/relative"},
-     {"image": "data:image/svg+xml,<svg onload=alert(1)>"}, {"url": "https://"}],
+     {"image": "data:image/svg+xml,<svg onload=alert(1)>"}, {"url": "https://"},
+     {"url": 'https://news.example/a"onmouseover=alert(1)'}, {"url": "https://a.example/<b>"},
+     {"url": 5}],
 )  # fmt: skip
 def test_links_other_than_http_are_refused(
     app, client: FlaskClient, admin: dict, link: dict, tmp_path: Path
@@ -205,7 +207,19 @@ def test_links_other_than_http_are_refused(
     path.write_text(json.dumps({**ARTICLE, "slug": "ok"}) + "\n" + json.dumps({**ARTICLE, **link}))
     archive = load_archive([path], max_bad_share=0.9)  # an archive row: rejected, with why
     assert [e.line for e in archive.errors] == [2]
-    assert "must be an http(s) URL" in archive.errors[0].reason
+    assert archive.errors[0].reason.startswith(tuple(link))  # names the field
+
+
+def test_links_and_tags_are_kept_as_sent_or_cleaned_like_text() -> None:
+    article = validate_record(
+        {
+            **ARTICLE,
+            "url": " https://a.example/x?a=1&amp;b=2 ",
+            "tags": ["R&amp;D", "&lt;img src=x onerror=alert(1)&gt;", "<b>"],
+        }
+    )
+    assert article["url"] == "https://a.example/x?a=1&b=2"
+    assert article["tags"] == ["R&D"]  # served in a pick's `why`: no markup there either
 
 
 # -- 9. every list through one query builder ---------------------------------------------

@@ -12,6 +12,7 @@ from training.text import clean_text
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
 TEXT_FIELDS = ("title", "summary", "body")
+_UNSAFE = re.compile(r'[\s<>"\x00-\x1f\x7f]')  # never unescaped in a URL (RFC 3986)
 LINK_FIELDS = ("url", "image")
 KNOWN_FIELDS = (
     "slug", "title", "summary", "body", "category", "tags",
@@ -24,12 +25,18 @@ EARLIEST = datetime(1677, 9, 21, 0, 12, 43, 145225)
 LATEST = datetime(2262, 4, 11, 23, 47, 16, 854775)
 
 
-def _text(name: str, value: Any) -> str:
+def _checked(name: str, value: Any) -> str | None:
+    """`value` when it is text, None when it is missing; ValueError when it is anything else."""
     # NaN (unequal to itself): what pandas puts in an empty cell of a Parquet text column.
-    missing = value is None or (isinstance(value, float) and value != value)
-    if not (missing or isinstance(value, str)):
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    if not isinstance(value, str):
         raise ValueError(f"{name} must be text, got {type(value).__name__}")
-    return clean_text(value)
+    return value
+
+
+def _text(name: str, value: Any) -> str:
+    return clean_text(_checked(name, value))
 
 
 def _tags(value: Any, from_csv: bool) -> list[str]:
@@ -41,7 +48,9 @@ def _tags(value: Any, from_csv: bool) -> list[str]:
         value = value.tolist()
     if not isinstance(value, list) or not all(isinstance(tag, str) for tag in value):
         raise ValueError("tags must be a list of strings")
-    return list(dict.fromkeys(tag.strip() for tag in value if tag.strip()))
+    # Tags are served too (a pick's `why`), so they are cleaned like any text.
+    cleaned = (clean_text(tag) for tag in value)
+    return list(dict.fromkeys(tag for tag in cleaned if tag))
 
 
 def _date(value: Any) -> str | None:
@@ -72,13 +81,16 @@ def _date(value: Any) -> str | None:
 
 
 def _link(name: str, value: Any) -> str | None:
-    link = _text(name, value) or None
-    if link is not None:
+    # Not `clean_text`: stripping "tags" would quietly change a link. Only the "&amp;" of
+    # an HTML-escaped query string is decoded; anything else odd is refused below.
+    link = (_checked(name, value) or "").strip().replace("&amp;", "&")
+    if link:
         parts = urlsplit(link)
-        # Only web links: "javascript:" and "data:" URLs would run or render in a page.
-        if parts.scheme not in ("http", "https") or not parts.netloc or " " in link:
+        # Only web links: "javascript:" and "data:" URLs would run or render in a page;
+        # and none of the characters that would end an HTML attribute early.
+        if parts.scheme not in ("http", "https") or not parts.netloc or _UNSAFE.search(link):
             raise ValueError(f"{name} must be an http(s) URL, got {link[:80]!r}")
-    return link
+    return link or None
 
 
 def _encodable(article: dict[str, Any]) -> None:
