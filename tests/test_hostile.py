@@ -262,6 +262,25 @@ def test_csv_rows_of_the_wrong_width_are_reported_by_line_and_skipped(
     assert len(loaded.articles) == len(frame)
 
 
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("a.jsonl", '{"slug": "ok-one", "title": "Fine"}\n{"slug": "x", "title": %s}\n',
+         "invalid JSON (nested too deep)"),
+        ("a.csv", 'slug,title,tags\nok-one,Fine,a|b\nbad,T,"%s"\n',
+         "tags must be a list of strings"),
+    ],
+)  # fmt: skip
+def test_a_row_nested_too_deep_is_one_bad_row(
+    name: str, content: str, reason: str, tmp_path: Path
+) -> None:
+    path = tmp_path / name
+    path.write_text(content % DEEP.decode())
+    archive = load_archive([path], max_bad_share=0.9)
+    assert list(archive.articles["slug"]) == ["ok-one"]
+    assert [(e.line, e.reason) for e in archive.errors] == [(2 if name == "a.jsonl" else 3, reason)]
+
+
 @pytest.mark.parametrize("published_at", [FAR, "0001-01-01", "9999-01-01", "1677-09-21"])
 def test_dates_pandas_cannot_hold_reject_the_row_and_training_goes_on(
     published_at: str, tmp_path: Path

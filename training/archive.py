@@ -62,9 +62,12 @@ def _rows(path: Path) -> Iterator[tuple[int, Any]]:
                 if not line.strip():
                     continue
                 try:
-                    yield number, json.loads(line)
+                    record = json.loads(line)
                 except json.JSONDecodeError as exc:
-                    yield number, ValueError(f"invalid JSON ({exc.msg})")
+                    record = ValueError(f"invalid JSON ({exc.msg})")
+                except RecursionError:
+                    record = ValueError("invalid JSON (nested too deep)")
+                yield number, record
     elif suffix == ".csv":
         yield from _csv_rows(path)
     elif suffix == ".parquet":

@@ -12,8 +12,8 @@ from training.text import clean_text
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
 TEXT_FIELDS = ("title", "summary", "body")
-_UNSAFE = re.compile(r'[\s<>"\x00-\x1f\x7f]')  # never unescaped in a URL (RFC 3986)
 LINK_FIELDS = ("url", "image")
+_UNSAFE = re.compile(r'[\s<>"\x00-\x1f\x7f]')  # never unescaped in a URL (RFC 3986)
 KNOWN_FIELDS = (
     "slug", "title", "summary", "body", "category", "tags",
     "published_at", "url", "image", "language", "status",
@@ -43,7 +43,10 @@ def _tags(value: Any, from_csv: bool) -> list[str]:
     if value is None:
         return []
     if from_csv and isinstance(value, str):
-        value = json.loads(value) if value.startswith("[") else value.split("|")
+        try:
+            value = json.loads(value) if value.startswith("[") else value.split("|")
+        except RecursionError:  # "[[[[…" nested too deep for the parser
+            raise ValueError("tags must be a list of strings") from None
     if hasattr(value, "tolist") and not isinstance(value, str):
         value = value.tolist()
     if not isinstance(value, list) or not all(isinstance(tag, str) for tag in value):
