@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import orjson
 from flask import Blueprint, Flask, Response, current_app, request
@@ -10,7 +10,7 @@ from flask import Blueprint, Flask, Response, current_app, request
 from service.editorial import EditorialCache, Snapshot
 from service.errors import ApiError
 from service.model_store import Model, ModelStore, OverlayCache
-from service.params import parse_query
+from service.params import json_body, parse_query
 from service.related import items_json, related_entries, related_items
 from service.responses import json_response
 
@@ -56,22 +56,18 @@ def _cacheable(body: bytes | None, etag: str) -> Response:
     return Response(body, mimetype="application/json", headers=headers)
 
 
-def _query(params: Any) -> Any:
-    config = current_app.config
-    return parse_query(params, config["DEFAULT_LIMIT"], config["MAX_LIMIT"], config["MIN_SCORE"])
-
-
 @bp.get("/v1/related/<slug>")
 def related(slug: str) -> Response:
     """Ranked related cards for one article."""
     model, snapshot = live_model(), _snapshot()
     overlay = live_overlay(model, snapshot)
     _check(model, snapshot, overlay, slug)
-    query = _query(request.args if request.query_string else {})
+    query = parse_query(request.args if request.query_string else {}, current_app.config)
     editorial = snapshot.for_source(slug)
     # Ingested articles can change any list: while there are some, every change counts.
     tag = f"{model.version}.{editorial.version}" + (f".i{snapshot.revision}" if overlay else "")
-    if "HTTP_IF_NONE_MATCH" in request.environ and request.if_none_match.contains(tag):
+    # Weak comparison (RFC 9110 §13.1.2): caches may send the tag back as W/"…".
+    if "HTTP_IF_NONE_MATCH" in request.environ and request.if_none_match.contains_weak(tag):
         return _cacheable(None, f'"{tag}"')
     entries = related_entries(model, slug, query, editorial, overlay)
     fallbacks = sum(entry.source == "fallback" for entry in entries)
@@ -87,9 +83,10 @@ def related_batch() -> Response:
     """Related cards for many slugs in one call; unknown slugs get a per-slug error."""
     model, snapshot = live_model(), _snapshot()
     overlay = live_overlay(model, snapshot)
-    body = request.get_json(silent=True)
+    message = "The body must be a JSON object with a 'slugs' list."
+    body = json_body(message)
     if not isinstance(body, dict):
-        raise ApiError(400, "bad_json", "The body must be a JSON object with a 'slugs' list.")
+        raise ApiError(400, "bad_json", message)
     slugs = body.get("slugs")
     if not isinstance(slugs, list) or not all(isinstance(s, str) for s in slugs) or not slugs:
         raise ApiError(400, "bad_parameter", "slugs: must be a non-empty list of strings")
@@ -97,7 +94,8 @@ def related_batch() -> Response:
         raise ApiError(
             400, "bad_parameter", f"slugs: at most {current_app.config['MAX_BATCH']} per call"
         )
-    query = _query({k: v for k, v in body.items() if k != "slugs"})
+    params = {k: v for k, v in body.items() if k != "slugs"}
+    query = parse_query(params, current_app.config, from_json=True)
     results = []
     for slug in slugs:
         try:

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, request
+from flask import Blueprint, Flask, Response, current_app
 
 from service.api import live_model, live_overlay
 from service.auth import Principal, requires
 from service.editorial import EditorialCache
 from service.errors import ApiError
 from service.ingest import Articles
-from service.params import parse_query
+from service.params import json_body, parse_query
 from service.related import related_items
 from service.responses import json_response
 from training.records import validate_record
@@ -27,11 +27,12 @@ def _cache() -> EditorialCache:
     return current_app.extensions["relata.editorial"]
 
 
-def _validated(body: Any) -> list[dict[str, Any]]:
-    raw = body.get("articles", [body]) if isinstance(body, dict) else None
+def _validated() -> list[dict[str, Any]]:
     largest = current_app.config["MAX_BATCH"]
+    message = f"send one article object, or {{'articles': [...]}} with 1 to {largest}"
+    body = json_body(message, bad_text="invalid_article")
+    raw = body.get("articles", [body]) if isinstance(body, dict) else None
     if not isinstance(raw, list) or not raw or len(raw) > largest:
-        message = f"send one article object, or {{'articles': [...]}} with 1 to {largest}"
         raise ApiError(400, "bad_json", message)
     records, seen = [], set()
     for position, record in enumerate(raw):
@@ -41,40 +42,44 @@ def _validated(body: Any) -> list[dict[str, Any]]:
             raise ApiError(400, "invalid_article", f"articles[{position}]: {exc}") from None
         if article["slug"] in seen:
             raise ApiError(400, "invalid_article", f"articles[{position}]: duplicate slug")
-        if article["status"] == "published":
-            seen.add(article["slug"])
-            records.append(article)
+        seen.add(article["slug"])
+        records.append(article)
     return records
 
 
 @bp.post("/v1/articles")
 @requires("admin")
 def add_articles(principal: Principal) -> Response:
-    """Add or update articles; answers with each one's related cards."""
-    model, records = live_model(), _validated(request.get_json(silent=True))
+    """Add or update articles; answers with each published one's related cards, and says
+    which were withdrawn (any other status: out of every list, as a CMS unpublishes)."""
+    model, records = live_model(), _validated()
     Articles(_cache().database).upsert(records, principal.name)
     _cache().refresh()
     snapshot = _cache().snapshot
     overlay = live_overlay(model, snapshot)
-    query = parse_query({}, current_app.config["DEFAULT_LIMIT"], current_app.config["MAX_LIMIT"])
+    query = parse_query({}, current_app.config)
+    published = [record["slug"] for record in records if record["status"] == "published"]
     related = {
-        record["slug"]: related_items(
-            model, record["slug"], query, snapshot.for_source(record["slug"]), overlay
-        )
-        for record in records
+        slug: related_items(model, slug, query, snapshot.for_source(slug), overlay)
+        for slug in published
     }
-    return json_response({"model_version": model.version, "related": related})
+    withdrawn = [{"slug": record["slug"], "status": record["status"]}
+                 for record in records if record["status"] != "published"]  # fmt: skip
+    return json_response(
+        {"model_version": model.version, "related": related, "withdrawn": withdrawn}
+    )
 
 
 @bp.delete("/v1/articles/<slug>")
 @requires("admin")
 def delete_article(slug: str, principal: Principal) -> Response:
-    """Take an article out of every list at once."""
-    model = live_model()
+    """Take an article out of every list at once (again is fine: DELETE is idempotent)."""
+    model, articles = live_model(), Articles(_cache().database)
     overlay = live_overlay(model, _cache().current())
-    if slug not in model.rows and not (overlay and overlay.knows(slug)):
+    known = slug in model.rows or (overlay and overlay.knows(slug)) or articles.stored(slug)
+    if not known:
         raise ApiError(404, "unknown_slug", f"No article with slug {slug!r}.")
-    Articles(_cache().database).delete(slug, principal.name)
+    articles.delete(slug, principal.name)
     _cache().refresh()
     return json_response({"slug": slug, "deleted": True})
 

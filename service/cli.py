@@ -33,10 +33,12 @@ from service.cli_options import (
     training_source,
 )
 from service.editorial import Snapshot
+from service.errors import ApiError
 from service.gunicorn_conf import gunicorn_args
 from service.model_store import ModelExtras, OverlayCache
 from service.params import parse_query
 from service.related import related_items
+from service.settings import from_environment
 from training import artifact, registry, signing
 from training.archive import ArchiveError
 from training.distributed import parallel_backend
@@ -125,7 +127,12 @@ def export(models_dir: Path, database_url: str, out: click.utils.LazyFile, limit
     snapshot = overrides_snapshot(models_dir, database_url) or Snapshot()
     extras = ModelExtras(models_dir, signing.environment_key())
     overlay = OverlayCache(extras).build(model, snapshot)
-    query = parse_query({"limit": limit}, limit, 50)
+    # The service's own settings (RELATA_* included), so the lists are the API's.
+    config = {name.upper(): value for name, value in from_environment().items()}
+    try:
+        query = parse_query({"limit": limit}, config)
+    except ApiError as exc:
+        raise click.ClickException(exc.message) from None
     slugs = [card["slug"] for card in model.cards]
     slugs += [slug for slug in (overlay.own if overlay else ()) if slug not in model.rows]
     hidden = snapshot.unpublished | (overlay.removed if overlay else frozenset())

@@ -6,6 +6,7 @@ current version (412 when someone changed it first, 428 when it is missing).
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,12 +18,18 @@ from service.editorial import EditorialCache
 from service.errors import ApiError
 from service.model_store import Model
 from service.overrides import GLOBAL_KINDS, SCOPED_KINDS, NewOverride, utcnow
+from service.params import json_body
 from service.responses import json_response
 from service.schema import GLOBAL
 from service.stale import stale_overrides
+from training.records import SLUG
 
 bp = Blueprint("editor_api", __name__)
 MAX_REASON = 1000
+MAX_VERSION = 2**31 - 1  # the scopes.version column is a 32-bit INTEGER
+MAX_AUDIT = 1000
+AUDIT_LIMIT = re.compile(r"[0-9]{1,4}", re.ASCII)
+VERSION_TAG = re.compile(r'(?:W/)?"?([0-9]{1,10})"?', re.ASCII)
 
 
 def _cache() -> EditorialCache:
@@ -30,9 +37,10 @@ def _cache() -> EditorialCache:
 
 
 def _body() -> dict[str, Any]:
-    body = request.get_json(silent=True)
+    message = "The body must be a JSON object."
+    body = json_body(message)
     if not isinstance(body, dict):
-        raise ApiError(400, "bad_json", "The body must be a JSON object.")
+        raise ApiError(400, "bad_json", message)
     return body
 
 
@@ -40,10 +48,12 @@ def _expected_version() -> int:
     header = request.headers.get("If-Match")
     if not header:
         raise ApiError(428, "precondition_required", "send If-Match with the version you read")
-    tag = header.strip().removeprefix("W/").strip('"')
-    if not tag.isdigit():
+    # ASCII digits only (`str.isdigit` also takes "²"), and no larger than the version
+    # column holds: PostgreSQL refuses a bigger number outright.
+    match = VERSION_TAG.fullmatch(header.strip())
+    if match is None or int(match[1]) > MAX_VERSION:
         raise ApiError(400, "bad_parameter", f"If-Match: not a version: {header!r}")
-    return int(tag)
+    return int(match[1])
 
 
 def _known(model: Model, slug: Any, name: str) -> str:
@@ -64,13 +74,13 @@ def _expiry(body: dict[str, Any]) -> datetime | None:
     if value is None:
         return None
     try:
-        moment = datetime.fromisoformat(str(value))
-    except ValueError:
-        raise ApiError(
-            400, "bad_parameter", f"expires_at: not an ISO datetime: {value!r}"
-        ) from None
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else None
+        if moment is not None and moment.tzinfo is not None:
+            moment = moment.astimezone(UTC).replace(tzinfo=None)
+    except (ValueError, OverflowError):  # overflow: e.g. 9999-12-31T23:59:59-01:00
+        moment = None
+    if moment is None:
+        raise ApiError(400, "bad_parameter", f"expires_at: not an ISO datetime: {value!r}")
     if moment <= utcnow():
         raise ApiError(400, "bad_parameter", "expires_at: must be in the future")
     return moment
@@ -114,7 +124,7 @@ def get_overrides(slug: str, principal: Principal) -> Response:
 @requires("editor")
 def add_override(slug: str, principal: Principal) -> Response:
     """Pin a target at a position in this article's list, or block it there."""
-    model, body = live_model(), _body()
+    expected, model, body = _expected_version(), live_model(), _body()
     source = _known(model, slug, "slug")
     kind = body.get("kind")
     if kind not in SCOPED_KINDS:
@@ -124,7 +134,7 @@ def add_override(slug: str, principal: Principal) -> Response:
         raise ApiError(400, "self_link", "an article cannot be related to itself")
     new = NewOverride(kind, target, _reason(body), _position(body) if kind == "pin" else None,
                       _expiry(body))  # fmt: skip
-    _cache().overrides.add(source, _expected_version(), principal.name, new)
+    _cache().overrides.add(source, expected, principal.name, new)
     return _changed(source, model)
 
 
@@ -132,8 +142,12 @@ def add_override(slug: str, principal: Principal) -> Response:
 @requires("editor")
 def remove_override(slug: str, target: str, principal: Principal) -> Response:
     """Remove this article's pin or block of `target`."""
-    model = live_model()
-    _cache().overrides.remove(slug, _expected_version(), principal.name, target)
+    expected, model = _expected_version(), live_model()
+    # Not `_known`: an override whose source left the model must stay removable. But "*"
+    # (the global scope) is no article: global blocks are lifted through /v1/blocks.
+    if not SLUG.fullmatch(slug):
+        raise ApiError(404, "unknown_slug", f"slug: {slug!r} is not an article")
+    _cache().overrides.remove(slug, expected, principal.name, target)
     return _changed(slug, model)
 
 
@@ -141,7 +155,7 @@ def remove_override(slug: str, target: str, principal: Principal) -> Response:
 @requires("editor")
 def reorder(slug: str, principal: Principal) -> Response:
     """Set a full manual order for the top of this article's list."""
-    model, body = live_model(), _body()
+    expected, model, body = _expected_version(), live_model(), _body()
     source = _known(model, slug, "slug")
     targets = body.get("slugs")
     largest = current_app.config["MAX_LIMIT"]
@@ -152,7 +166,6 @@ def reorder(slug: str, principal: Principal) -> Response:
         raise ApiError(400, "duplicate", "slugs: a slug appears twice")
     if source in targets:
         raise ApiError(400, "self_link", "an article cannot be related to itself")
-    expected = _expected_version()
     _cache().overrides.reorder(
         source, expected, principal.name, targets, _reason(body), _expiry(body)
     )
@@ -170,13 +183,13 @@ def get_blocks(principal: Principal) -> Response:
 @requires("editor")
 def add_block(principal: Principal) -> Response:
     """Block an article from every list (`block`), or unpublish it (`unpublish`)."""
-    model, body = live_model(), _body()
+    expected, model, body = _expected_version(), live_model(), _body()
     kind = body.get("kind", "block")
     if kind not in GLOBAL_KINDS:
         raise ApiError(400, "bad_parameter", f"kind: one of {', '.join(GLOBAL_KINDS)}")
     target = _known(model, body.get("target"), "target")
     new = NewOverride(kind, target, _reason(body), None, _expiry(body))
-    _cache().overrides.add(GLOBAL, _expected_version(), principal.name, new)
+    _cache().overrides.add(GLOBAL, expected, principal.name, new)
     return _changed(GLOBAL, model)
 
 
@@ -184,8 +197,8 @@ def add_block(principal: Principal) -> Response:
 @requires("editor")
 def remove_block(target: str, principal: Principal) -> Response:
     """Lift a global block or unpublishing."""
-    model = live_model()
-    _cache().overrides.remove(GLOBAL, _expected_version(), principal.name, target)
+    expected, model = _expected_version(), live_model()
+    _cache().overrides.remove(GLOBAL, expected, principal.name, target)
     return _changed(GLOBAL, model)
 
 
@@ -193,11 +206,10 @@ def remove_block(target: str, principal: Principal) -> Response:
 @requires("viewer")
 def audit(principal: Principal) -> Response:
     """The newest changes, optionally of one scope (`?scope=slug` or `?scope=*`)."""
-    try:
-        limit = min(int(request.args.get("limit", 100)), 1000)
-    except ValueError:
-        raise ApiError(400, "bad_parameter", "limit: a whole number") from None
-    entries = _cache().overrides.audit(request.args.get("scope"), max(limit, 1))
+    text = request.args.get("limit", "100")
+    if not AUDIT_LIMIT.fullmatch(text) or not 1 <= int(text) <= MAX_AUDIT:
+        raise ApiError(400, "bad_parameter", f"limit: a whole number from 1 to {MAX_AUDIT}")
+    entries = _cache().overrides.audit(request.args.get("scope"), int(text))
     return json_response({"entries": entries})
 
 

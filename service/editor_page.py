@@ -124,7 +124,8 @@ def article(slug: str) -> str | Response:
     cache: EditorialCache = current_app.extensions["relata.editorial"]
     cache.refresh()  # editors see their own change at once, whichever worker answers
     snapshot = cache.snapshot
-    query = parse_query({"limit": SHOWN_CARDS}, SHOWN_CARDS, SHOWN_CARDS)
+    config = current_app.config
+    query = parse_query({"limit": min(SHOWN_CARDS, config["MAX_LIMIT"])}, config)
     overlay = live_overlay(model, snapshot)
     cards = related_items(model, slug, query, snapshot.for_source(slug), overlay)
     version, rows = cache.overrides.state(slug)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from functools import cache
 from importlib import resources
+from pathlib import PurePath
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app
@@ -56,11 +57,21 @@ def readyz() -> Response:
     )
 
 
+def _public(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The manifest with archive file names only: where they sit on the training machine
+    is nobody's business on a public endpoint."""
+    archive = manifest.get("archive")
+    if not isinstance(archive, dict) or "files" not in archive:
+        return manifest
+    names = [PurePath(str(path)).name for path in archive["files"]]
+    return {**manifest, "archive": {**archive, "files": names}}
+
+
 @bp.get("/-/version")
 def version() -> Response:
     """The live model's manifest and the service's library versions."""
     store = _store()
-    manifest = store.model.manifest if store.model else None
+    manifest = _public(store.model.manifest) if store.model else None
     return json_response({"service": library_versions(SERVICE_LIBRARIES), "model": manifest})
 
 

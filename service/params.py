@@ -6,6 +6,9 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
+import orjson
+from flask import request
+
 from service.errors import ApiError
 from service.related import ITEM_FIELDS, RelatedQuery
 
@@ -27,12 +30,29 @@ def _text_list(name: str, value: Any) -> list[str]:
     raise _bad(name, "must be a comma-separated string or a list of strings")
 
 
+def json_body(message: str, bad_text: str = "bad_json") -> Any:
+    """The request's JSON body, or 400 `bad_json` with `message`.
+
+    orjson, not the standard parser: it refuses nesting past 1024 levels (a RecursionError
+    in `json`) and lone surrogates ("\\ud800": text no response, log or database can hold)
+    by itself. The latter answer with the caller's `bad_text` code, e.g. `invalid_article`.
+    """
+    try:
+        return orjson.loads(request.get_data(cache=True))
+    except orjson.JSONDecodeError as exc:
+        if "surrogate" in exc.msg:
+            raise ApiError(400, bad_text, f"text is not valid Unicode ({exc})") from None
+        raise ApiError(400, "bad_json", message) from None
+
+
 def _limit(value: Any, default: int, largest: int) -> int:
     if value is None:
         return default
     try:
+        if isinstance(value, float | bool):
+            raise ValueError
         limit = int(value)
-        if isinstance(value, float | bool) or str(limit) != str(value).strip():
+        if str(limit) != str(value).strip():
             raise ValueError
     except (TypeError, ValueError):
         raise _bad("limit", f"must be a whole number from 1 to {largest}") from None
@@ -42,10 +62,12 @@ def _limit(value: Any, default: int, largest: int) -> int:
 
 
 def _day(name: str, value: Any) -> str | None:
-    if value is None or value == "":
+    if value is None:
         return None
     try:
-        return date.fromisoformat(str(value)).isoformat()
+        if not isinstance(value, str):
+            raise ValueError
+        return date.fromisoformat(value).isoformat()
     except ValueError:
         raise _bad(name, f"must be an ISO date (YYYY-MM-DD), got {value!r}") from None
 
@@ -53,7 +75,9 @@ def _day(name: str, value: Any) -> str | None:
 def _flag(name: str, value: Any) -> bool:
     if isinstance(value, bool):
         return value
-    text = "" if value is None else str(value).strip().lower()
+    if value is not None and not isinstance(value, str):  # JSON: true or false only
+        raise _bad(name, f"must be true or false, got {value!r}")
+    text = "" if value is None else value.strip().lower()
     if text in TRUE:
         return True
     if text in FALSE:
@@ -61,12 +85,43 @@ def _flag(name: str, value: Any) -> bool:
     raise _bad(name, f"must be true or false, got {value!r}")
 
 
+# What each parameter is in a JSON body (the query string has only text).
+JSON_TYPES: dict[str, tuple[type, str]] = {
+    "limit": (int, "a whole number"),
+    "fields": (list, "a list of strings"),
+    "category": (list, "a list of strings"),
+    "exclude_category": (list, "a list of strings"),
+    "exclude": (list, "a list of strings"),
+    "since": (str, "an ISO date string"),
+    "until": (str, "an ISO date string"),
+    "older_only": (bool, "true or false"),
+    "fallbacks": (bool, "true or false"),
+}
+
+
+def _check_json_types(params: Mapping[str, Any]) -> None:
+    for name, value in params.items():
+        expected, described = JSON_TYPES.get(name, (object, ""))
+        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+            raise _bad(name, f"must be {described}")
+
+
 def parse_query(
-    params: Mapping[str, Any], default_limit: int, max_limit: int, min_score: float = 0.0
+    params: Mapping[str, Any], config: Mapping[str, Any], *, from_json: bool = False
 ) -> RelatedQuery:
-    """A `RelatedQuery` from query-string or JSON parameters; ApiError(400) when bad."""
+    """A `RelatedQuery` from query-string or JSON parameters; ApiError(400) when bad.
+
+    The one builder of list queries: `config` is the app's settings (upper-case names, as
+    in `app.config`), so every list (API, batch, ingest response, editor page, export)
+    gets the same `min_score` and limits. `from_json`: the parameters came in a JSON body,
+    so each must have its JSON type (a list, not comma-separated text; null is refused).
+    """
+    default_limit, max_limit = config["DEFAULT_LIMIT"], config["MAX_LIMIT"]
+    min_score = config["MIN_SCORE"]
     if not params:  # the common call: every default
         return RelatedQuery(limit=default_limit, min_score=min_score)
+    if from_json:
+        _check_json_types(params)
     fields = None
     if params.get("fields") is not None:
         fields = tuple(_text_list("fields", params.get("fields")))

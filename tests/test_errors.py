@@ -23,6 +23,15 @@ FAILURES = [
         413,
         "request_entity_too_large",
     ),
+    (
+        "POST",
+        "/v1/related:batch",
+        b'{"slugs": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+        400,
+        "bad_json",
+    ),
+    ("POST", "/v1/related:batch", b'{"slugs": ["\\ud800"]}', 400, "bad_json"),
+    ("POST", "/v1/related:batch", b'{"slugs": ["a"], "limit": 1e999}', 400, "bad_json"),
     ("GET", "/no/such/route", None, 404, "not_found"),
     ("DELETE", "/healthz", None, 405, "method_not_allowed"),
 ]

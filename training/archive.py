@@ -6,6 +6,7 @@ bad rows exceed the configured share, or when nothing usable is left.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 from collections.abc import Iterator, Sequence
@@ -16,6 +17,8 @@ from typing import Any
 import pandas as pd
 
 from training.records import validate_record
+
+MAX_CSV_FIELD = 1 << 30  # characters
 
 
 class ArchiveError(Exception):
@@ -59,19 +62,52 @@ def _rows(path: Path) -> Iterator[tuple[int, Any]]:
                 if not line.strip():
                     continue
                 try:
-                    yield number, json.loads(line)
+                    record = json.loads(line)
                 except json.JSONDecodeError as exc:
-                    yield number, ValueError(f"invalid JSON ({exc.msg})")
+                    record = ValueError(f"invalid JSON ({exc.msg})")
+                except RecursionError:
+                    record = ValueError("invalid JSON (nested too deep)")
+                yield number, record
     elif suffix == ".csv":
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-        for offset, record in enumerate(frame.to_dict("records")):
-            yield offset + 2, {k: (v if v != "" else None) for k, v in record.items()}
+        yield from _csv_rows(path)
     elif suffix == ".parquet":
         frame = pd.read_parquet(path)
         for offset, record in enumerate(frame.to_dict("records")):
             yield offset + 1, record
     else:
         raise ArchiveError(f"{path}: unsupported archive format {suffix!r} (jsonl, csv, parquet)")
+
+
+def _csv_rows(path: Path) -> Iterator[tuple[int, Any]]:
+    """(first line, record) per CSV record; a row of the wrong width is one bad row.
+
+    The csv module rather than pandas: pandas fails the whole file on such a row and
+    cannot say on which line it started.
+    """
+    # A body can be longer than the module's default field limit (128 KiB).
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_CSV_FIELD))
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, [])
+        while True:
+            line = reader.line_num + 1
+            try:
+                cells = next(reader, None)
+            except csv.Error as exc:
+                if reader.line_num < line:  # the reader is stuck: no later row is readable
+                    raise ValueError(f"line {line}: {exc}") from None
+                yield line, ValueError(f"unreadable CSV row ({exc})")
+                continue
+            if cells is None:
+                return
+            if not cells:  # a blank line
+                continue
+            if len(cells) > len(header):
+                yield line, ValueError(f"expected {len(header)} fields, saw {len(cells)}")
+                continue
+            # Missing trailing cells and empty ones are both "no value".
+            values = [cell or None for cell in cells] + [None] * (len(header) - len(cells))
+            yield line, dict(zip(header, values, strict=True))
 
 
 def file_sha256(paths: Sequence[Path]) -> str:

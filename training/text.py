@@ -2,24 +2,37 @@
 
 from __future__ import annotations
 
+import html
 import re
 
-from w3lib.html import remove_tags, replace_entities
+from w3lib.html import remove_tags
 
 _SPACE = re.compile(r"\s+")
 _LOOKS_LIKE_HTML = re.compile(r"<[a-zA-Z/!]|&[#a-zA-Z0-9]+;")
 
 
-def clean_text(value: object) -> str:
-    """Plain text from an archive field: HTML tags and entities removed, whitespace folded.
+def _strip_tags(text: str) -> str:
+    # Until nothing changes: one pass over "<<b>script>" leaves "<script>" behind.
+    while True:
+        stripped = remove_tags(text)
+        if stripped == text:
+            return text
+        text = stripped
 
-    Text without markup is left alone, so a headline such as "Rates < 2%" keeps its "<".
+
+def clean_text(value: object) -> str:
+    """Plain text from an archive field: entities decoded once, then tags removed,
+    whitespace folded.
+
+    Decoding comes first so that entity-encoded markup ("&lt;script&gt;") is removed like
+    markup, and never again, so nothing decoded here can turn into a tag downstream. Text
+    without markup is left alone, so a headline such as "Rates < 2%" keeps its "<".
     """
     if value is None or (isinstance(value, float) and value != value):
         return ""
     text = str(value)
     if _LOOKS_LIKE_HTML.search(text):
-        text = replace_entities(remove_tags(text))
+        text = _strip_tags(html.unescape(text))
     return _SPACE.sub(" ", text).strip()
 
 
