@@ -44,6 +44,14 @@ class Principal:
         return ROLES.index(self.role) >= ROLES.index(role)
 
 
+
+def same_secret(sent: str, kept: str) -> bool:
+    """Constant-time comparison of two texts, whatever characters a client sent (the
+    standard library compares non-ASCII `str` only as bytes)."""
+    return hmac.compare_digest(
+        sent.encode("utf-8", "surrogatepass"), kept.encode("utf-8", "surrogatepass")
+    )
+
 def digest(token: str) -> str:
     """The stored form of a token."""
     return hashlib.sha256(token.encode()).hexdigest()
@@ -103,7 +111,7 @@ def _from_request(database: Database) -> Principal | None:
     if "token_digest" in session:
         if request.method not in SAFE_METHODS:
             sent = request.headers.get("X-CSRF-Token", "")
-            if not hmac.compare_digest(sent, session.get("csrf", "")):
+            if not same_secret(sent, session.get("csrf", "")):
                 raise ApiError(403, "csrf", "missing or wrong X-CSRF-Token header")
         return principal_for(database, session["token_digest"])
     return None

@@ -7,7 +7,6 @@ that token too, and every page forbids framing and scripts from anywhere but her
 
 from __future__ import annotations
 
-import hmac
 import secrets
 from typing import Any
 
@@ -24,7 +23,7 @@ from flask import (
 from werkzeug.wrappers import Response
 
 from service.api import live_model, live_overlay
-from service.auth import digest, principal_for
+from service.auth import digest, principal_for, same_secret
 from service.editorial import EditorialCache
 from service.errors import ApiError
 from service.model_store import Model
@@ -53,7 +52,7 @@ def _csrf() -> str:
 def _check_csrf() -> None:
     """A form post must carry the session's token: no other site can make one."""
     sent, kept = request.form.get("csrf", ""), session.get("csrf", "")
-    if not sent or not hmac.compare_digest(sent, kept):
+    if not sent or not same_secret(sent, kept):
         raise ApiError(403, "csrf", "missing or wrong CSRF token: reload the page and retry")
 
 
