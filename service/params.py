@@ -10,7 +10,8 @@ import orjson
 from flask import request
 
 from service.errors import ApiError
-from service.related import ITEM_FIELDS, RelatedQuery
+from service.related import ANY_LANGUAGE, ITEM_FIELDS, RelatedQuery
+from training.language import LANGUAGES
 
 TRUE = ("1", "true", "yes")
 FALSE = ("0", "false", "no", "")
@@ -96,6 +97,7 @@ JSON_TYPES: dict[str, tuple[type, str]] = {
     "until": (str, "an ISO date string"),
     "older_only": (bool, "true or false"),
     "fallbacks": (bool, "true or false"),
+    "language": (str, "any or a language code"),
 }
 
 
@@ -104,6 +106,16 @@ def _check_json_types(params: Mapping[str, Any]) -> None:
         expected, described = JSON_TYPES.get(name, (object, ""))
         if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
             raise _bad(name, f"must be {described}")
+
+
+def _language(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if value == ANY_LANGUAGE:
+        return ANY_LANGUAGE
+    if value not in LANGUAGES:
+        raise _bad("language", f"must be {ANY_LANGUAGE} or a language code (ISO 639-1)")
+    return value
 
 
 def parse_query(
@@ -145,4 +157,5 @@ def parse_query(
         older_only=_flag("older_only", params.get("older_only")),
         fallbacks=_flag("fallbacks", params.get("fallbacks", True)),
         min_score=min_score,
+        language=_language(params.get("language")),
     )

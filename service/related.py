@@ -12,7 +12,7 @@ from __future__ import annotations
 import heapq
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import orjson
@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # the overlay's builder needs pandas; serving only reads over
     from training.overlay import Overlay
 
 ITEM_FIELDS = (*CARD_FIELDS, "score", "source", "why")
+ANY_LANGUAGE = "any"
 NO_OVERRIDES = Editorial()
 
 
@@ -42,13 +43,16 @@ class RelatedQuery:
     older_only: bool = False
     fallbacks: bool = True  # fill short lists with labelled recent articles
     min_score: float = 0.0  # model picks below this are dropped
+    # None: the source's own language; ANY_LANGUAGE: every one; else a language code.
+    language: str | None = None
 
     @property
     def filtered(self) -> bool:
         """Whether a filter has to look inside cards (`exclude` needs only slugs)."""
         return bool(
-            self.category or self.exclude_category or self.since or self.until or self.older_only
-        )
+            self.category or self.exclude_category or self.since or self.until
+            or self.older_only or self.language
+        )  # fmt: skip
 
 
 class Entry(NamedTuple):
@@ -90,6 +94,8 @@ def _wanted(model: Model, entry: Entry, query: RelatedQuery, source_day: str | N
     if query.category and category not in query.category:
         return False
     if category in query.exclude_category:
+        return False
+    if query.language and card.get("language") != query.language:
         return False
     day = _day(card)
     if query.since and (day is None or day < query.since):
@@ -172,6 +178,18 @@ def _fallbacks(model: Model, overlay: Overlay | None, slug: str) -> Iterator[Ent
             yield Entry(model.slugs[row], *found, None, "fallback", None)
 
 
+def _language(model: Model, overlay: Overlay | None, slug: str, asked: str | None) -> str | None:
+    """The language a list keeps to (None: any). Training ranks other languages low but
+    keeps them, for `language=any`; a monolingual model needs no filter at all."""
+    if asked == ANY_LANGUAGE:
+        return None
+    if asked is not None:
+        return asked
+    if len(model.manifest.get("languages", ())) <= 1 and overlay is None:
+        return None
+    return (card_for(model, overlay, slug) or {}).get("language")
+
+
 def related_entries(
     model: Model,
     slug: str,
@@ -181,7 +199,8 @@ def related_entries(
 ) -> list[Entry]:
     """Up to `query.limit` cards for `slug`: pins at their positions, the model's picks
     above `min_score` around them, then labelled fallbacks; blocked and unpublished
-    articles skipped, filters applied."""
+    articles skipped, filters applied; a list keeps to one language unless asked."""
+    query = replace(query, language=_language(model, overlay, slug, query.language))
     source_day = _day(card_for(model, overlay, slug) or {}) if query.older_only else None
     ranked = list(_ranked(model, overlay, slug)) if editorial.pins else None
     scores = {_key(entry): entry for entry in ranked} if ranked else {}

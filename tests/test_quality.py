@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from flask.testing import FlaskClient
 
-from tests.conftest import ROOT, train_cli
+from tests.conftest import ROOT, make_app, train_cli
 from training import artifact, calibrate, registry
 from training.features import ArticleVectorizer
 from training.language import article_languages
@@ -126,17 +127,25 @@ MIXED = [
 
 
 @pytest.fixture(scope="module")
-def mixed_model(tmp_path_factory: pytest.TempPathFactory) -> artifact.LoadedModel:
+def mixed_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("mixed")
     path = folder / "mixed.jsonl"
     lines = [
         json.dumps({"slug": slug, "language": language, "title": title, "summary": summary,
-                    "category": "news", "published_at": "2026-01-01"}) + "\n"
+                    "tags": [slug[3:-2]], "category": "news", "published_at": "2026-01-01"})
+        + "\n"
         for slug, language, title, summary in MIXED
     ]  # fmt: skip
     path.write_text("".join(lines), encoding="utf-8")
-    train_cli([path], folder / "models")
-    return artifact.load_model(folder / "models" / registry.current_version(folder / "models"))
+    # A topic tag shared across languages, with a weight given: the only bridge between
+    # languages, so `language=any` has something to show.
+    train_cli([path], folder / "models", "--set", "tag_weight=0.3")
+    return folder / "models"
+
+
+@pytest.fixture(scope="module")
+def mixed_model(mixed_models: Path) -> artifact.LoadedModel:
+    return artifact.load_model(mixed_models / registry.current_version(mixed_models))
 
 
 def test_undeclared_languages_are_detected() -> None:
@@ -147,13 +156,24 @@ def test_undeclared_languages_are_detected() -> None:
     assert article_languages(frame, "en") == [slug[:2] for slug, *_ in MIXED]
 
 
-def test_lists_never_cross_languages(mixed_model: artifact.LoadedModel) -> None:
-    listed = 0
-    for row, slug in enumerate(mixed_model.slugs):
-        picks = [mixed_model.slugs[int(j)] for j in mixed_model.index[row] if j >= 0]
-        assert all(pick[:2] == slug[:2] for pick in picks), (slug, picks)
-        listed += len(picks)
-    assert listed  # the lists are not simply empty
+def _served(client: FlaskClient, slug: str, query: str = "") -> list[str]:
+    response = client.get(f"/v1/related/{slug}?fallbacks=false&limit=10{query}")
+    assert response.status_code == 200, response.get_json()
+    return [item["slug"] for item in response.get_json()["items"]]
+
+
+def test_lists_keep_to_one_language_unless_asked(mixed_models: Path, sqlite_url: str) -> None:
+    client = make_app(mixed_models, sqlite_url).test_client()
+    crossing = 0
+    for slug, *_ in MIXED:
+        picks = _served(client, slug)
+        assert picks and all(pick[:2] == slug[:2] for pick in picks), (slug, picks)
+        crossing += any(pick[:2] != slug[:2] for pick in _served(client, slug, "&language=any"))
+    assert crossing  # the shared topic tags bridge languages when a request asks for it
+    french = _served(client, "en-election-1", "&language=fr")
+    assert french and all(pick.startswith("fr-") for pick in french)
+    bad = client.get("/v1/related/en-election-1?language=klingon")
+    assert bad.status_code == 400 and bad.get_json()["error"]["code"] == "bad_parameter"
 
 
 @pytest.mark.parametrize(

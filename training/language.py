@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import re
 from functools import cache
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import Stemmer
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 from stop_words import LANGUAGE_MAPPING, get_stop_words
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# scikit-learn and pandas are imported where they are used: serving reads language codes
+# (`language_code`) without them.
 
 DEFAULT = "en"  # what an article without a detectable language is taken to be
 TOKEN = re.compile(r"(?u)\b\w\w+\b")
@@ -46,6 +51,8 @@ def language_code(value: object) -> str | None:
 def stop_words(code: str) -> frozenset[str]:
     """The stop words of a language (scikit-learn's list for English)."""
     if code == "en":
+        from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
         return frozenset(ENGLISH_STOP_WORDS)
     return frozenset(get_stop_words(LANGUAGES[code]))
 

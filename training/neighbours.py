@@ -29,6 +29,7 @@ from training.settings import TrainSettings
 SCORE_DECIMALS = 6
 EXACT_ROWS = 64  # query rows re-scored together (see `_exact`)
 COARSE = 4  # partial-content candidates per pool place, narrowed by estimated score
+CROSS_LANGUAGE = 0.5  # an article in another language is kept, ranked lower
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ class PairSignals:
     days: np.ndarray  # float64 days since epoch, NaN when undated
     order: np.ndarray  # int64 tie-break rank: lower wins (newer, then slug)
     category_bonus: np.ndarray  # float64 per category code: what sharing it adds
-    language: np.ndarray  # int32 language code: lists never cross languages
+    language: np.ndarray  # int32 language code
     category_names: tuple[str, ...] = ()  # case-folded, by code
 
 
@@ -105,15 +106,16 @@ def rescore(
     s: TrainSettings,
 ) -> np.ndarray:  # fmt: skip
     """Final scores of `rows` with `cols` (one row and its columns, or a column of rows and
-    a matrix of columns): content plus category, times recency (symmetric); -inf across
-    languages."""
+    a matrix of columns): content plus category, times recency (symmetric); pairs across
+    languages count less (lists keep to one language unless a request asks for any)."""
     score = content.astype(np.float64) + shared_category(rows, cols, signals)
     if s.recency_weight:
         gap = np.abs(signals.days[cols] - signals.days[rows])
         # Unknown age: counted as one half-life apart, neither favoured nor buried.
         decay = np.where(np.isnan(gap), 0.5, 0.5 ** (gap / s.recency_half_life_days))
         score *= (1.0 - s.recency_weight) + s.recency_weight * decay
-    score = np.where(signals.language[cols] == signals.language[rows], score, -np.inf)
+    same = signals.language[cols] == signals.language[rows]
+    score = np.where(same, score, CROSS_LANGUAGE * score)
     return np.round(score, SCORE_DECIMALS)
 
 
@@ -246,9 +248,8 @@ def rank_block(
     cols, content = np.take_along_axis(cols, pick, 1), np.take_along_axis(content, pick, 1)
     final = np.where(cols >= 0, rescore(rows[:, None], cols, content, signals, s), -np.inf)
     best = _ranked(final, cols, signals.order, s.neighbours)
-    kept = np.take_along_axis(final, best, 1)
-    index = np.where(np.isfinite(kept), np.take_along_axis(cols, best, 1), -1)
-    score = np.where(index >= 0, kept, 0).astype(np.float32)
+    index = np.take_along_axis(cols, best, 1)
+    score = np.where(index >= 0, np.take_along_axis(final, best, 1), 0).astype(np.float32)
     if index.shape[1] < s.neighbours:  # fewer candidates than K: pad
         pad = s.neighbours - index.shape[1]
         index = np.pad(index, ((0, 0), (0, pad)), constant_values=-1)

@@ -196,6 +196,7 @@ def build_version(
         "parameters": settings.as_dict(),
         "libraries": library_versions(LIBRARIES),
         "vocabulary": vectorizer.vocabulary_size(),
+        "languages": articles["language"].value_counts().to_dict(),
         "evaluation": figures,
         "calibration": calibration,
         "timings": timings,
