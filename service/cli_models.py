@@ -219,9 +219,13 @@ def evaluate_command(
 def ingest(file: Path, models_dir: Path, database_url: str, author: str) -> None:
     """Add or update the articles of FILE between retrains (all or none)."""
     try:
-        archive = load_archive([file], max_bad_share=0.0)
+        archive = load_archive([file], max_bad_share=0.0, keep_unpublished=True)
     except ArchiveError as exc:
         raise click.ClickException(str(exc)) from None
     with open_database(models_dir, database_url) as target:
         Articles(target).upsert(archive.records(), author)
-    click.echo(f"ingested {len(archive.articles)} articles; serving picks them up at once")
+    published = len(archive.articles) - archive.not_published
+    click.echo(
+        f"ingested {published} articles, withdrew {archive.not_published} (status not "
+        "published); serving picks them up at once"
+    )

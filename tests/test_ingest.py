@@ -126,3 +126,21 @@ def test_cli_ingest_is_all_or_nothing_and_export_includes_it(
     }
     assert "other-rover" not in lists
     assert lists[ROVER["slug"]] and ROVER["slug"] in [i["slug"] for i in lists["mars-rover-lands"]]
+
+
+def test_cli_ingest_withdraws_an_article_sent_as_a_draft(
+    models: Path, tmp_path: Path, sqlite_url: str
+) -> None:
+    live = tmp_path / "live.jsonl"
+    live.write_text(json.dumps(ROVER) + "\n")
+    cli("ingest", str(live), "--models", str(models), "--database-url", sqlite_url)
+    draft = tmp_path / "draft.jsonl"
+    draft.write_text(json.dumps({**ROVER, "status": "draft"}) + "\n")
+    output = cli("ingest", str(draft), "--models", str(models), "--database-url", sqlite_url)
+    assert "ingested 0 articles, withdrew 1" in output  # said, never dropped silently
+    lists = {
+        entry["slug"]: entry["items"]
+        for entry in export_cli(models, tmp_path / "e.jsonl", 6, sqlite_url)
+    }
+    assert ROVER["slug"] not in lists
+    assert ROVER["slug"] not in [i["slug"] for i in lists["mars-rover-lands"]]

@@ -125,12 +125,14 @@ def load_archive(
     max_bad_share: float,
     ingested: Sequence[dict[str, Any]] = (),
     deleted: frozenset[str] = frozenset(),
+    keep_unpublished: bool = False,
 ) -> Archive:
     """Read and validate archive files into one table of publishable articles.
 
     `ingested` articles (already validated) replace archive rows of the same slug or add
     to them, and `deleted` slugs are left out: what was ingested between retrains is
-    folded into the next one.
+    folded into the next one. `keep_unpublished` keeps rows of any status (counted in
+    `not_published` all the same): an ingest file withdraws those.
     """
     paths = [Path(p) for p in paths]
     for path in paths:
@@ -156,7 +158,8 @@ def load_archive(
                 first_line[slug] = f"{path.name}:{line}"
                 if article["status"] != "published":
                     not_published += 1
-                    continue
+                    if not keep_unpublished:
+                        continue
                 articles.append(article)
         except (OSError, UnicodeDecodeError, ValueError, ImportError) as exc:
             raise ArchiveError(f"{path}: cannot read archive ({exc})") from None
