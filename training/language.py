@@ -87,6 +87,9 @@ def detect(text: str, default: str = DEFAULT) -> str:
 
 def article_languages(articles: pd.DataFrame, default: str) -> list[str]:
     """Each article's analyser: its declared language, else the one its text shows."""
+    declared = articles["language"]
+    if declared.isin(LANGUAGES.keys()).all():  # already resolved (training does it once)
+        return declared.tolist()
     languages = []
     for row in articles[["language", "title", "summary", "body"]].itertuples(index=False):
         declared = language_code(row.language)
