@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from training.features import ArticleVectorizer
 
 SHRINK = 5  # members at which a group's measured worth counts half
-ARTICLES = 50000  # the sample of the archive calibration searches (all of a smaller one)
+ARTICLES = 20000  # the sample of the archive calibration searches (all of a smaller one)
 QUERIES = 1000  # articles whose held-out neighbours decide the blend
 BLOCK = 25  # queries scored together (a dense block of BLOCK × archive scores)
 POOL = 100  # candidates per query kept from each ranking (text alone, strongest blend)
