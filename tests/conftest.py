@@ -120,6 +120,12 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 @pytest.fixture
+def admin(database_url: str) -> dict[str, str]:
+    """Headers carrying a fresh admin token of `database_url`."""
+    return {"Authorization": f"Bearer {make_token(database_url, 'admin')}"}
+
+
+@pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     """A migrated SQLite overrides database, for tests that are not about the database."""
     url = f"sqlite:///{tmp_path / 'relata.db'}"

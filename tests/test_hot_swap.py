@@ -16,14 +16,19 @@ from training import registry
 SLUGS = ["mars-rover-lands", "cup-final-report", "sourdough-bread-recipe", "election-polls-close"]
 
 
-def test_promote_and_rollback_under_load_fail_no_request(
-    models: Path, archive: Path, tmp_path: Path
-) -> None:
+def _two_versions(models: Path, archive: Path, tmp_path: Path) -> tuple[Path, str, str]:
+    """A copy of the test models folder with a second version made live."""
     store = tmp_path / "models"
     shutil.copytree(models, store)
     first = registry.current_version(store)
     train_cli([archive], store, "--set", "recency_weight=0.9")
-    second = registry.current_version(store)
+    return store, first, registry.current_version(store)
+
+
+def test_promote_and_rollback_under_load_fail_no_request(
+    models: Path, archive: Path, tmp_path: Path
+) -> None:
+    store, first, second = _two_versions(models, archive, tmp_path)
     seen: dict[str, int] = {}
     failures: list[object] = []
     stop = threading.Event()
@@ -80,11 +85,7 @@ LOAD_ALLOWANCE = 5.0  # verifying and mapping the test model takes far less
 def test_every_worker_swaps_within_the_reload_interval_without_traffic(
     models: Path, archive: Path, tmp_path: Path
 ) -> None:
-    store = tmp_path / "models"
-    shutil.copytree(models, store)
-    first = registry.current_version(store)
-    train_cli([archive], store, "--set", "recency_weight=0.9")
-    second = registry.current_version(store)
+    store, first, second = _two_versions(models, archive, tmp_path)
     cli("promote", first, "--models", str(store))
 
     with served(store, RELATA_RELOAD_INTERVAL=str(RELOAD_INTERVAL)) as base:

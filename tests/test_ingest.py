@@ -26,11 +26,6 @@ def app(models: Path, database_url: str):
     return make_app(models, database_url)
 
 
-@pytest.fixture
-def admin(database_url: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {make_token(database_url, 'admin')}"}
-
-
 def _slugs(client: FlaskClient, slug: str) -> list[str]:
     response = client.get(f"/v1/related/{slug}?limit=50")
     assert response.status_code == 200, response.get_json()
