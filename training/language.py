@@ -112,12 +112,13 @@ class Analyzer:
 
     def __call__(self, document: tuple[str, str]) -> list[str]:
         code, text = document
-        words = _stemmer(code).stemWords(
-            [w for w in TOKEN.findall(text.casefold()) if w not in stop_words(code)]
-        )
+        stops = stop_words(code)
+        words = [w for w in TOKEN.findall(text.casefold()) if w not in stops]
+        words = _stemmer(code).stemWords(words)
         terms = list(words)
         for n in range(2, self.ngram_max + 1):
-            terms += [" ".join(words[i : i + n]) for i in range(len(words) - n + 1)]
+            # Shifted copies of the words, zipped to the shortest: every run of n words.
+            terms += map(" ".join, zip(*(words[i:] for i in range(n)), strict=False))
         return terms
 
 
