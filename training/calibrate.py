@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from training.neighbours import decay
 from training.records import TEXT_FIELDS
 from training.settings import AUTO
 
@@ -174,7 +175,7 @@ def blend(
         tag_c = np.take_along_axis(tag, cols, 1) if tags is not None else 0.0
         category_c = np.take_along_axis(category, cols, 1)
         gap = np.abs(days[block][:, None] - days[cols])
-        decays = {h: np.where(np.isnan(gap), 0.5, 0.5 ** (gap / h)) for h in grids["half_life"]}
+        decays = {h: decay(gap, h) for h in grids["half_life"]}
         duplicate = np.zeros(cols.shape, dtype=bool)  # a candidate found by both rankings
         order = np.argsort(cols, axis=1, kind="stable")
         ranked = np.take_along_axis(cols, order, 1)

@@ -11,7 +11,7 @@ import numpy as np
 import orjson
 import scipy.sparse as sp
 
-from training.neighbours import PairSignals, shared_category
+from training.neighbours import PairSignals, decay, shared_category
 from training.settings import TrainSettings
 
 
@@ -50,8 +50,8 @@ def explain_table(
     parts[rows, cols, 1] = np.asarray(shared[:, text_width:].sum(axis=1)).ravel()
     parts[rows, cols, 2] = shared_category(rows, targets, signals)
     gap = np.abs(signals.days[rows] - signals.days[targets])
-    decay = np.where(np.isnan(gap), 0.5, 0.5 ** (gap / settings.recency_half_life_days))
-    parts[rows, cols, 3] = (1 - settings.recency_weight) + settings.recency_weight * decay
+    kept = decay(gap, settings.recency_half_life_days)
+    parts[rows, cols, 3] = (1 - settings.recency_weight) + settings.recency_weight * kept
     for block, offset, first, count in (
         (shared[:, text_width:], text_width, 0, SHARED_TAGS),
         (shared[:, :text_width], 0, SHARED_TAGS, SHARED_TERMS),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
 
 SHOWN = 10  # positions that count for hub in-degree
 
@@ -57,21 +58,14 @@ def duplicate_groups(
     """Each article's story: the newest article it is a near-duplicate of (text cosine at
     or above `threshold`, among stored neighbours scoring at least `prefilter`), or itself."""
     n = len(index)
-    parent = np.arange(n)
-
-    def find(a: int) -> int:
-        while parent[a] != a:
-            parent[a] = parent[parent[a]]
-            a = parent[a]
-        return a
-
     rows, cols = np.nonzero((index >= 0) & (score >= prefilter))
     targets = index[rows, cols]
-    if len(rows):
-        cosine = np.asarray(text[rows].multiply(text[targets]).sum(axis=1)).ravel()
-        for a, b in zip(rows[cosine >= threshold], targets[cosine >= threshold], strict=True):
-            parent[find(a)] = find(b)
-    roots = np.array([find(a) for a in range(n)])
+    cosine = np.asarray(text[rows].multiply(text[targets]).sum(axis=1)).ravel()
+    close = cosine >= threshold
+    pairs = sp.csr_matrix(
+        (np.ones(int(close.sum())), (rows[close], targets[close])), shape=(n, n)
+    )
+    _, roots = connected_components(pairs, directed=False)
     age = np.nan_to_num(days, nan=-np.inf)
     newest = {}
     for article in np.lexsort((np.arange(n), -age)):  # newest first, then row

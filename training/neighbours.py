@@ -92,6 +92,12 @@ def pair_signals(
     )  # fmt: skip
 
 
+def decay(gap: np.ndarray, half_life: float) -> np.ndarray:
+    """Recency's decaying share for gaps in days: halved every `half_life` days. An unknown
+    gap (an undated article) counts as one half-life: neither favoured nor buried."""
+    return np.where(np.isnan(gap), 0.5, 0.5 ** (gap / half_life))
+
+
 def shared_category(rows: int | np.ndarray, cols: np.ndarray, signals: PairSignals) -> Any:
     """What a shared category adds to each pair of `rows` and `cols` (0 where none)."""
     if not signals.category_bonus.any():
@@ -111,9 +117,7 @@ def rescore(
     score = content.astype(np.float64) + shared_category(rows, cols, signals)
     if s.recency_weight:
         gap = np.abs(signals.days[cols] - signals.days[rows])
-        # Unknown age: counted as one half-life apart, neither favoured nor buried.
-        decay = np.where(np.isnan(gap), 0.5, 0.5 ** (gap / s.recency_half_life_days))
-        score *= (1.0 - s.recency_weight) + s.recency_weight * decay
+        score *= (1.0 - s.recency_weight) + s.recency_weight * decay(gap, s.recency_half_life_days)
     same = signals.language[cols] == signals.language[rows]
     score = np.where(same, score, CROSS_LANGUAGE * score)
     return np.round(score, SCORE_DECIMALS)
