@@ -12,15 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 
 
-def _bool(text: str) -> bool:
-    lowered = text.strip().lower()
-    if lowered in ("1", "true", "yes", "on"):
-        return True
-    if lowered in ("0", "false", "no", "off", ""):
-        return False
-    raise ValueError(f"not a boolean: {text!r}")
-
-
 def _origins(text: str) -> list[str]:
     return [origin.strip() for origin in text.split(",") if origin.strip()]
 

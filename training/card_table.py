@@ -21,11 +21,6 @@ class CardTable(Sequence[dict[str, Any]]):
     def __init__(self, packed: Packed) -> None:
         self.packed = packed
 
-    @classmethod
-    def of(cls, cards: Sequence[dict[str, Any]]) -> CardTable:
-        """An in-memory table of `cards`."""
-        return cls(Packed.of(map(orjson.dumps, cards)))
-
     def __len__(self) -> int:
         return len(self.packed)
 

@@ -51,11 +51,6 @@ class Packed(Sequence[bytes]):
         self._starts = memoryview(offsets.astype(np.int64, copy=False))
         self._count = len(offsets) - 1
 
-    @classmethod
-    def of(cls, items: Iterable[bytes]) -> Packed:
-        """An in-memory table of `items`."""
-        return cls(*pack(items))
-
     def __len__(self) -> int:
         return self._count
 
