@@ -2,6 +2,7 @@
 the naive recipe.
 
     .venv/bin/python benchmarks/train_scale.py [--sizes 10000,100000,1000000] [--naive 10000]
+        [--kind realistic|short]
 
 Each case runs in its own process; peak memory is the largest RSS of that process and
 all its children (joblib workers) together, sampled every 50 ms. Recall is recall@10 of
@@ -76,6 +77,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000", help="Archive sizes for Relata.")
     parser.add_argument("--naive", type=int, default=10000, help="Size for the naive recipe.")
+    parser.add_argument(
+        "--kind", choices=["realistic", "short"], default="realistic",
+        help="realistic: bodies of ~450 words, a growing vocabulary (benchmarks/realistic.py); "
+        "short: titles and summaries of the demo archive (benchmarks/synthetic.py).",
+    )  # fmt: skip
     parser.add_argument("--case", choices=["relata", "naive"], help=argparse.SUPPRESS)
     parser.add_argument("--archive", type=Path, help=argparse.SUPPRESS)
     options = parser.parse_args()
@@ -84,15 +90,18 @@ def main() -> None:
     if options.case == "naive":
         return run_naive(options.archive)
 
+    from benchmarks.realistic import write_realistic_archive
     from benchmarks.synthetic import write_synthetic_archive
 
+    write = write_realistic_archive if options.kind == "realistic" else write_synthetic_archive
     print(f"machine: {psutil.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB")
+    print(f"archive: {options.kind} synthetic articles")
     print(f"{'recipe':<8} {'articles':>9} {'seconds':>8} {'peak MB':>8} {'recall':>7}  steps")
     results = {}
     with tempfile.TemporaryDirectory() as folder:
         sizes = sorted({int(s) for s in options.sizes.split(",")} | {options.naive})
         for size in sizes:
-            archive = write_synthetic_archive(Path(folder) / f"a{size}.jsonl", size)
+            archive = write(Path(folder) / f"a{size}.jsonl", size)
             cases = ["relata"] + (["naive"] if size == options.naive else [])
             for case in cases:
                 seconds, peak, output = measure(["--case", case, "--archive", str(archive)])
