@@ -43,10 +43,7 @@ def _retrain_once(archives: tuple[Path, ...], models_dir: Path, database_url: st
     except FAILURES as exc:
         raise click.ClickException(str(exc)) from None
     for gate in report.gates:
-        mark = "pass" if gate.passed else "FAIL"
-        click.echo(
-            f"{mark}  {gate.name:<14} {gate.value:.4g} (limit {gate.limit:.4g}) {gate.message}"
-        )
+        click.echo(f"{'PASS' if gate.passed else 'FAIL'}  {gate.describe()}: {gate.message}")
     version = report.train.version
     if report.promoted:
         click.echo(f"promoted {version} (was {report.live_before})")
