@@ -204,7 +204,7 @@ def evaluate_command(
         click.echo(f"against {against}: {changes['changed_share']:.1%} of shown lists change, "
                    f"mean Jaccard {changes['mean_jaccard']:.3f}")  # fmt: skip
     folder = out or models_dir / "reports" / (model.version + (f"-vs-{against}" if against else ""))
-    report = write_report(folder, figures, [m for m in (model, other) if m], changes)
+    report = write_report(folder, figures, model, other, changes)
     click.echo(f"report: {report}")
 
 
