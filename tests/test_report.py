@@ -1,4 +1,5 @@
-"""The model report: `relata evaluate` through the real CLI."""
+"""The model report: `relata evaluate` through the real CLI, and the same report at
+`/editor/models` for anyone logged in to the editor page."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from flask.testing import FlaskClient
 
-from tests.conftest import cli, train_cli
+from tests.conftest import cli, make_app, make_token, train_cli
 from tests.corpus import ARTICLES
 from training import artifact, registry
 from training.report import render_report
@@ -86,3 +88,31 @@ def test_the_calibration_is_shown_and_missing_keys_are_skipped(pair: Path) -> No
     assert "× 1.5" in page and "Recency half-life" not in page
     del older.manifest["calibration"]
     assert "Calibration" not in render_report(figures, older)
+
+
+def _login(client: FlaskClient, token: str) -> None:
+    page = client.get("/editor").get_data(as_text=True)
+    csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+    assert client.post("/editor/login", data={"token": token, "csrf": csrf}).status_code == 302
+
+
+def test_the_models_page_needs_a_login(pair: Path, sqlite_url: str) -> None:
+    client = make_app(pair, sqlite_url).test_client()
+    response = client.get("/editor/models")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/editor")
+    assert "Log in" in client.get(response.headers["Location"]).get_data(as_text=True)
+
+
+def test_the_models_page_shows_the_report_to_a_viewer(pair: Path, sqlite_url: str) -> None:
+    client = make_app(pair, sqlite_url).test_client()
+    _login(client, make_token(sqlite_url, "viewer"))
+    assert "/editor/models" in client.get("/editor").get_data(as_text=True)  # linked
+    response = client.get("/editor/models")
+    page = response.get_data(as_text=True)
+    good, weak = registry.recent_versions(pair)[1], registry.current_version(pair)
+    assert response.status_code == 200 and f"Model {weak}" in page
+    assert _summary(page).startswith(f"This model is worse than {good} on the quality proxy")
+    assert "<style>" not in page  # the page's policy allows no inline style: it links one
+    css = client.get("/editor/models/report.css")
+    assert css.status_code == 200 and css.mimetype == "text/css" and ".summary" in css.text
+    assert "default-src 'self'" in response.headers["Content-Security-Policy"]
