@@ -180,7 +180,8 @@ def test_evaluate_writes_figures_and_an_html_report(
     train_cli([archive], store, "--set", "recency_weight=0.9")
     out = tmp_path / "report"
     output = cli("evaluate", "--models", str(store), "--against", first, "--out", str(out))
-    assert "coverage:" in output and "of shown lists change" in output
+    assert re.search(r"^Coverage: \d+\.\d % \(was \d+\.\d %\)$", output, re.M), output
+    assert "This model is" in output and "of shown lists change" in output
     figures = json.loads((out / "evaluation.json").read_text())
     assert figures["figures"]["self_links"] == 0 and figures["changes"]["against"] == first
     page = (out / "report.html").read_text()
