@@ -25,7 +25,7 @@ from training import artifact, registry, remote, signing
 from training.archive import ArchiveError, load_archive
 from training.distributed import parallel_backend
 from training.evaluate import compare, evaluate
-from training.report import write_report
+from training.report import metric_rows, percent, summary, write_report
 from training.retrain import retrain as run_retrain
 
 log = logging.getLogger("relata.schedule")
@@ -43,10 +43,7 @@ def _retrain_once(archives: tuple[Path, ...], models_dir: Path, database_url: st
     except FAILURES as exc:
         raise click.ClickException(str(exc)) from None
     for gate in report.gates:
-        mark = "pass" if gate.passed else "FAIL"
-        click.echo(
-            f"{mark}  {gate.name:<14} {gate.value:.4g} (limit {gate.limit:.4g}) {gate.message}"
-        )
+        click.echo(f"{'PASS' if gate.passed else 'FAIL'}  {gate.describe()}: {gate.message}")
     version = report.train.version
     if report.promoted:
         click.echo(f"promoted {version} (was {report.live_before})")
@@ -201,13 +198,15 @@ def evaluate_command(
     except artifact.ArtifactError as exc:
         raise click.ClickException(str(exc)) from None
     changes = compare(model, other) if other else None
-    for name, value in figures.items():
-        click.echo(f"{name}: {value}")
+    other_figures = other.manifest.get("evaluation") if other else None
+    click.echo(summary(figures, other_figures, against))
+    for row in metric_rows(figures, other_figures):
+        click.echo(f"{row['label']}: {row['value']}" + (f" (was {row['other']})" * bool(other)))
     if changes:
-        click.echo(f"against {against}: {changes['changed_share']:.1%} of shown lists change, "
-                   f"mean Jaccard {changes['mean_jaccard']:.3f}")  # fmt: skip
+        click.echo(f"against {against}: {percent(changes['changed_share'])} of shown lists "
+                   f"change, mean Jaccard {changes['mean_jaccard']:.3f}")  # fmt: skip
     folder = out or models_dir / "reports" / (model.version + (f"-vs-{against}" if against else ""))
-    report = write_report(folder, figures, [m for m in (model, other) if m], changes)
+    report = write_report(folder, figures, model, other, changes)
     click.echo(f"report: {report}")
 
 

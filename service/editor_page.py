@@ -8,6 +8,7 @@ that token too, and every page forbids framing and scripts from anywhere but her
 from __future__ import annotations
 
 import secrets
+from pathlib import Path
 from typing import Any
 
 from flask import (
@@ -31,6 +32,7 @@ from service.params import parse_query
 from service.related import related_items
 from service.schema import GLOBAL
 from service.stale import stale_overrides
+from training import artifact, registry
 
 bp = Blueprint("editor_page", __name__, url_prefix="/editor")
 SEARCH_RESULTS = 20
@@ -140,6 +142,54 @@ def article(slug: str) -> str | Response:
         global_version=global_version,
         global_rows=[r.as_dict() for r in global_rows],
     )
+
+
+@bp.get("/models")
+def models() -> str | Response:
+    """The model report: the live model against the version live before it."""
+    if not _signed_in():
+        return redirect(url_for("editor_page.home"))
+    model = live_model()
+    store = current_app.extensions["relata.store"]
+    earlier = [v for v in registry.recent_versions(store.models_dir) if v != model.version]
+    key = (model.version, earlier[0] if earlier else None)
+    # Plots and the list-by-list comparison take a second: one page per pair of versions.
+    kept = current_app.extensions.setdefault("relata.model_report", {})
+    if key not in kept:
+        kept.clear()
+        kept[key] = _model_report(model, key[1], store.models_dir, store.signing_key)
+    return kept[key]
+
+
+def _model_report(model: Model, against: str | None, models_dir: Path, key: str) -> str:
+    # Imported here, not at start: only this page needs matplotlib, not every worker.
+    from training.evaluate import compare
+    from training.report import render_report
+
+    try:
+        other = (
+            artifact.load_model(artifact.version_folder(models_dir, against), key)
+            if against
+            else None
+        )
+    except (artifact.ArtifactError, OSError):  # pruned, or only in a shared store
+        other = None
+    return render_report(
+        model.manifest.get("evaluation", {"version": model.version}),
+        model,
+        other,
+        compare(model, other) if other else None,
+        css_url=url_for("editor_page.report_css"),
+        back_url=url_for("editor_page.home"),
+    )
+
+
+@bp.get("/models/report.css")
+def report_css() -> Response:
+    """The report's stylesheet: the editor pages allow no inline style."""
+    from training.report import stylesheet
+
+    return Response(stylesheet(), mimetype="text/css")
 
 
 @bp.after_request

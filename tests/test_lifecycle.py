@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -47,9 +49,24 @@ def test_a_retrain_that_passes_every_gate_goes_live(store: Path, archive: Path) 
     code, output = _retrain(store, archive)
     assert code == 0, output
     assert "FAIL" not in output and f"(was {before})" in output
+    articles = len(ARTICLES)
+    floor = math.ceil(articles * 0.9)  # the default gate_max_row_drop is 10 %
+    assert f"PASS  row_count {articles} articles (at least {floor})" in output
+    assert "PASS  changed_lists 0.0 % (at most 50.0 %)" in output
+    assert re.search(r"^PASS  coverage \d+\.\d % \(at least \d+\.\d %\)", output, re.M)
+    assert "e+" not in output and "limit" not in output
     assert registry.current_version(store) != before
     report = json.loads((store / registry.current_version(store) / "gates.json").read_text())
     assert report["promoted"] and report["changes"]["changed_share"] == 0.0
+
+
+# What a person reads for each failing gate: value and limit in one unit, the direction
+# in words (12 of 18 articles is under the 10 % drop allowed: at least 17).
+FAILED_LINE = {
+    "hub_share": re.compile(r"^FAIL  hub_share \d+\.\d+ % \(at most 1\.0 %\): most-listed", re.M),
+    "row_count": re.compile(r"^FAIL  row_count 12 articles \(at least 17\): live model has", re.M),
+    "quality": re.compile(r"^FAIL  quality \d+\.\d+ % \(at least \d+\.\d+ %\)", re.M),
+}
 
 
 @pytest.mark.parametrize(
@@ -70,6 +87,7 @@ def test_a_model_failing_a_gate_is_not_promoted(
     assert code == 1, output
     failed = [line.split()[1] for line in output.splitlines() if line.startswith("FAIL")]
     assert gate in failed
+    assert FAILED_LINE[gate].search(output), output
     assert f"{before} stays live" in output
     assert registry.current_version(store) == before
     assert artifact.load_model(store / before).version == before
@@ -162,7 +180,8 @@ def test_evaluate_writes_figures_and_an_html_report(
     train_cli([archive], store, "--set", "recency_weight=0.9")
     out = tmp_path / "report"
     output = cli("evaluate", "--models", str(store), "--against", first, "--out", str(out))
-    assert "coverage:" in output and "of shown lists change" in output
+    assert re.search(r"^Coverage: \d+\.\d % \(was \d+\.\d %\)$", output, re.M), output
+    assert "This model is" in output and "of shown lists change" in output
     figures = json.loads((out / "evaluation.json").read_text())
     assert figures["figures"]["self_links"] == 0 and figures["changes"]["against"] == first
     page = (out / "report.html").read_text()

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -26,6 +27,39 @@ class Gate:
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready fields."""
         return asdict(self)
+
+    def describe(self) -> str:
+        """The measured value and the limit in the gate's own unit, with the direction in
+        words: `coverage 98.2 % (at least 93.1 %)`."""
+        unit, at_least = UNITS[self.name]
+        if unit == "%":
+            digits = _distinguishing_digits(100 * self.value, 100 * self.limit)
+            value, limit = f"{100 * self.value:.{digits}f} %", f"{100 * self.limit:.{digits}f} %"
+        else:
+            # A fractional floor (90 % of a count) is met by the next whole count.
+            whole = math.ceil(self.limit) if at_least else math.floor(self.limit)
+            value, limit = f"{round(self.value):,} {unit}", f"{whole:,}"
+        return f"{self.name} {value} ({'at least' if at_least else 'at most'} {limit})"
+
+
+# Each gate's unit ("%" for a share, else what it counts) and whether its limit is a floor.
+UNITS: dict[str, tuple[str, bool]] = {
+    "self_links": ("links", False),
+    "hub_share": ("%", False),
+    "listed": ("%", True),
+    "row_count": ("articles", True),
+    "coverage": ("%", True),
+    "changed_lists": ("%", False),
+    "quality": ("%", True),
+}
+
+
+def _distinguishing_digits(value: float, limit: float) -> int:
+    """One decimal, or more when one would show a failing value equal to its limit."""
+    for digits in range(1, 4):
+        if f"{value:.{digits}f}" != f"{limit:.{digits}f}":
+            return digits
+    return 1
 
 
 def check_gates(
@@ -49,14 +83,14 @@ def check_gates(
     return [
         *gates,
         Gate("row_count", candidate["articles"] >= floor, candidate["articles"], floor,
-             f"live model has {live['articles']} articles"),
+             f"live model has {live['articles']:,} articles"),
         Gate("coverage", candidate["coverage"] >= coverage_floor, candidate["coverage"],
-             coverage_floor, f"live coverage {live['coverage']:.3f}"),
+             coverage_floor, f"live model fills {100 * live['coverage']:.1f} % of shown lists"),
         Gate("changed_lists", changes["changed_share"] <= s.gate_max_changed_share,
              changes["changed_share"], s.gate_max_changed_share,
              "share of shown lists that differ from the live model's"),
         Gate("quality", quality(candidate) >= quality_floor, quality(candidate), quality_floor,
-             f"live quality proxy {quality(live):.3f}"),
+             f"live quality proxy {100 * quality(live):.1f} %"),
     ]  # fmt: skip
 
 
@@ -70,9 +104,7 @@ class GateFailure(Exception):
 
     def __init__(self, version: str, failed: list[Gate]) -> None:
         self.version, self.failed = version, failed
-        names = ", ".join(
-            f"{g.name} ({g.value:.4g}, limit {g.limit:.4g}: {g.message})" for g in failed
-        )
+        names = ", ".join(f"{g.describe()}: {g.message}" for g in failed)
         super().__init__(f"model {version} failed the gate{'s' * (len(failed) > 1)} {names}")
 
 

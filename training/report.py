@@ -1,80 +1,201 @@
-"""A static evaluation report: JSON figures plus an HTML page with plots, for reviewers."""
+"""The model report: `evaluation.json` for machines, and an HTML page people read (a short
+verdict first, every figure explained and formatted, plots, the lists that change most as
+card titles, and the calibration the model recorded), rendered from
+`training/templates/report.html`."""
 
 from __future__ import annotations
 
-import base64
-import html
-import io
 import json
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from matplotlib.figure import Figure  # no pyplot: no global state, no display needed
+from jinja2 import Environment, PackageLoader, select_autoescape
 
 from training.artifact import LoadedModel
-from training.evaluate import LIST
+from training.evaluate import SHOWN, quality
+from training.report_plots import plots
+
+MOST_CHANGED = 10
+# Differences smaller than this (a share) count as no change in the verdict.
+SAME = 0.0005
+_ENV = Environment(loader=PackageLoader("training", "templates"), autoescape=select_autoescape())
 
 
-def _png(figure: Figure) -> str:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
-    return base64.b64encode(buffer.getvalue()).decode()
+def percent(share: float | None) -> str:
+    """A share as a percentage with one decimal: 0.005 -> '0.5 %'."""
+    return "–" if share is None else f"{100 * share:.1f} %"
 
 
-def _plots(models: list[LoadedModel]) -> list[tuple[str, str]]:
-    scores, degrees = Figure(figsize=(6, 3.5)), Figure(figsize=(6, 3.5))
-    scores, degrees = (scores, scores.subplots()), (degrees, degrees.subplots())
-    for model in models:
-        index, score = np.asarray(model.index), np.asarray(model.score)
-        scores[1].hist(score[:, 0][index[:, 0] >= 0], bins=40, alpha=0.6, label=model.version)
-        listed = index[:, :LIST]
-        in_degree = np.bincount(listed[listed >= 0], minlength=len(model.cards))
-        degrees[1].hist(in_degree, bins=40, alpha=0.6, label=model.version, log=True)
-    scores[1].set(title="Score of the best neighbour", xlabel="score", ylabel="articles")
-    degrees[1].set(title=f"In how many top-{LIST} lists an article appears", xlabel="lists",
-                   ylabel="articles (log)")  # fmt: skip
-    for _, axes in (scores, degrees):
-        axes.legend(fontsize="small")
-    return [("Best scores", _png(scores[0])), ("Hubs", _png(degrees[0]))]
+def count(value: int | None) -> str:
+    """A count with thousands separators."""
+    return "–" if value is None else f"{value:,}"
 
 
-def _table(figures: dict[str, Any]) -> str:
-    rows = "".join(
-        f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(json.dumps(v))}</td></tr>"
-        for k, v in figures.items()
+def _title(model: LoadedModel, slug: str | None) -> str:
+    row = model.rows.get(slug) if slug else None
+    return model.cards[row]["title"] if row is not None else (slug or "–")
+
+
+# (key, label, format, what it means); the verdict compares the three marked in VERDICT.
+METRICS: list[tuple[str, str, Any, str]] = [
+    ("articles", "Articles", count, "Articles in the model."),
+    ("coverage", "Coverage", percent,
+     f"Share of articles whose list fills all {SHOWN} shown cards from the model."),
+    ("empty", "Empty lists", percent,
+     "Share of articles with no related article at all (readers see fallbacks only)."),
+    ("quality", "Quality proxy", percent,
+     "Share of top-10 neighbours that share a tag with their article (without tags: "
+     "the same category). Higher is better."),
+    ("category_agreement", "Category agreement", percent,
+     "Share of top-10 neighbours in their article's category."),
+    ("hub_share", "Hub share", percent,
+     "Largest share of top-10 lists one article appears in. Lower means more variety."),
+    ("self_links", "Self-links", count, "Lists that contain their own article (must be 0)."),
+    ("duplicate_lists", "Duplicate lists", count, "Lists that name one article twice."),
+    ("search_recall_at_10", "Search recall", lambda v: "exact search" if v is None else percent(v),
+     "Share of the exact top 10 the pruned neighbour search found."),
+]  # fmt: skip
+# Figure, words, and whether a higher value is better.
+VERDICT = [("quality", "the quality proxy", True), ("coverage", "coverage", True),
+           ("hub_share", "hub share", False)]  # fmt: skip
+
+
+def _with_quality(figures: dict[str, Any]) -> dict[str, Any]:
+    return {**figures, "quality": quality(figures)}
+
+
+def _listing(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def summary(figures: dict[str, Any], other: dict[str, Any] | None, against: str | None) -> str:
+    """One or two plain sentences: better or worse than `against` on the quality proxy,
+    coverage and hub share, or (alone) what the model is like."""
+    figures = _with_quality(figures)
+    if other is None:
+        return (
+            f"{count(figures['articles'])} articles; {percent(figures['coverage'])} of them get "
+            f"a full list of {SHOWN}, and {percent(figures['quality'])} of recommended "
+            "articles share a tag or category with their article."
+        )
+    other = _with_quality(other)
+    judged: dict[str, list[str]] = {"better": [], "worse": [], "the same": []}
+    for key, words, higher_is_better in VERDICT:
+        gain = (figures[key] - other[key]) * (1 if higher_is_better else -1)
+        verdict = "the same" if abs(gain) < SAME else ("better" if gain > 0 else "worse")
+        judged[verdict].append(f"{words} ({percent(figures[key])}, was {percent(other[key])})")
+    # The verdict on the quality proxy leads: it is the one readers feel.
+    order = sorted(judged, key=lambda v: not any(s.startswith("the quality") for s in judged[v]))
+    lead = {"better": f"better than {against}", "worse": f"worse than {against}",
+            "the same": f"as good as {against}"}  # fmt: skip
+    clauses = [v for v in order if judged[v]]
+    parts = [f"{lead[v] if i == 0 else v} on {_listing(judged[v])}" for i, v in enumerate(clauses)]
+    sentence = f"This model is {', and '.join(parts)}."
+    if judged["better"] and judged["worse"]:
+        sentence += " Weigh the quality proxy first: it says whether the lists are related."
+    return sentence
+
+
+def metric_rows(figures: dict[str, Any], other: dict[str, Any] | None) -> list[dict[str, str]]:
+    """Each figure formatted and explained, beside the compared model's when there is one."""
+    figures = _with_quality(figures)
+    other = _with_quality(other) if other else None
+    return [
+        {"label": label, "value": fmt(figures.get(key)), "help": meaning,
+         "other": fmt(other.get(key)) if other else ""}
+        for key, label, fmt, meaning in METRICS
+        if key in figures
+    ]  # fmt: skip
+
+
+def _shown(model: LoadedModel, slug: str) -> list[str]:
+    row = model.rows[slug]
+    return [model.cards[j]["slug"] for j in model.index[row, :SHOWN] if j >= 0]
+
+
+def changed_lists(model: LoadedModel, other: LoadedModel, changes: dict[str, Any]
+                  ) -> list[dict[str, Any]]:  # fmt: skip
+    """The lists that change most, as titles: before (the other model) and after."""
+    lists = []
+    for moved in changes["most_changed"][:MOST_CHANGED]:
+        slug = moved["slug"]
+        after, before = _shown(model, slug), _shown(other, slug)
+        lists.append({
+            "title": _title(model, slug),
+            "overlap": percent(moved["jaccard"]),
+            "before": [{"title": _title(other, s), "gone": s not in after} for s in before],
+            "after": [{"title": _title(model, s), "new": s not in before} for s in after],
+        })  # fmt: skip
+    return lists
+
+
+# The calibration keys a report shows, with their labels and formats (older models lack them).
+CALIBRATION = [
+    ("tag_scale", "Tag scale", lambda v: f"× {v:g}", "How much a shared tag adds to a score."),
+    ("category_scale", "Category scale", lambda v: f"× {v:g}",
+     "How much a shared category adds."),
+    ("recency_weight", "Recency weight", percent, "Share of the score that fades with time."),
+    ("recency_half_life_days", "Recency half-life", lambda v: f"{v:,.0f} days",
+     "Time apart after which that share is halved."),
+    ("held_out_similarity", "Held-out similarity", lambda v: f"{v:.4f}",
+     "Text similarity of the picks on held-out text, with the calibrated signals."),
+    ("held_out_similarity_text_only", "… with text alone", lambda v: f"{v:.4f}",
+     "The same without tags, category and recency: lower means they help."),
+]  # fmt: skip
+
+
+def calibration_rows(model: LoadedModel, other: LoadedModel | None) -> list[dict[str, str]]:
+    """What calibration chose and measured, for each key the model recorded."""
+    mine = model.manifest.get("calibration", {})
+    theirs = other.manifest.get("calibration", {}) if other else {}
+    return [
+        {"label": label, "value": fmt(mine[key]), "help": meaning,
+         "other": fmt(theirs[key]) if key in theirs else "–"}
+        for key, label, fmt, meaning in CALIBRATION
+        if key in mine
+    ]  # fmt: skip
+
+
+def render_report(figures: dict[str, Any], model: LoadedModel, other: LoadedModel | None = None,
+                  changes: dict[str, Any] | None = None, css_url: str = "",
+                  back_url: str = "") -> str:  # fmt: skip
+    """The report page; its style inline, or linked from `css_url` (for a strict CSP), and
+    a link back to `back_url` when served."""
+    against = other.version if other else None
+    other_figures = other.manifest.get("evaluation") if other else None
+    return _ENV.get_template("report.html").render(
+        version=model.version,
+        created=model.manifest.get("created_at", ""),
+        against=against,
+        summary=summary(figures, other_figures, against),
+        metrics=metric_rows(figures, other_figures),
+        hub=_title(model, figures.get("hub")),
+        scores=figures.get("top_score_percentiles", {}),
+        plots=plots([("this model", model)] + ([(f"{against}", other)] if other else [])),
+        changes=changes,
+        changed_share=percent(changes["changed_share"]) if changes else "",
+        changed=changed_lists(model, other, changes) if other and changes else [],
+        calibration=calibration_rows(model, other),
+        css="" if css_url else stylesheet(),
+        css_url=css_url,
+        back_url=back_url,
     )
-    return f"<table>{rows}</table>"
 
 
-def write_report(
-    out: Path,
-    figures: dict[str, Any],
-    models: list[LoadedModel],
-    changes: dict[str, Any] | None = None,
-) -> Path:
+def stylesheet() -> str:
+    """The report's CSS (one file for the written report and the served one)."""
+    return files("training").joinpath("templates/report.css").read_text(encoding="utf-8")
+
+
+def write_report(out: Path, figures: dict[str, Any], model: LoadedModel,
+                 other: LoadedModel | None = None, changes: dict[str, Any] | None = None
+                 ) -> Path:  # fmt: skip
     """Write `evaluation.json` and `report.html` into `out`; returns the HTML path."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "evaluation.json").write_text(
         json.dumps({"figures": figures, "changes": changes}, indent=1), encoding="utf-8"
     )
-    parts = [f"<h1>Relata model {html.escape(figures['version'])}</h1>", _table(figures)]
-    for title, png in _plots(models):
-        parts.append(f'<h2>{title}</h2><img alt="{title}" src="data:image/png;base64,{png}">')
-    if changes:
-        summary = {k: v for k, v in changes.items() if k != "most_changed"}
-        parts += [f"<h2>Against {html.escape(changes['against'])}</h2>", _table(summary)]
-        items = "".join(
-            f"<li><b>{html.escape(m['slug'])}</b> (Jaccard {m['jaccard']}): in "
-            f"{html.escape(', '.join(m['in']))}; out {html.escape(', '.join(m['out']))}</li>"
-            for m in changes["most_changed"]
-        )
-        parts.append(f"<h3>Lists that change most</h3><ul>{items}</ul>")
-    page = (
-        '<!doctype html><html lang="en"><meta charset="utf-8"><title>Relata evaluation</title>'
-        "<style>body{font:15px system-ui;margin:2rem}th{text-align:left;padding-right:1rem}"
-        "</style><body>" + "".join(parts) + "</body></html>"
-    )
     path = out / "report.html"
-    path.write_text(page, encoding="utf-8")
+    path.write_text(render_report(figures, model, other, changes), encoding="utf-8")
     return path

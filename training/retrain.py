@@ -53,11 +53,15 @@ def retrain(
     """Train a candidate; promote it only if every gate passes against the live model."""
     with registry.exclusive(models_dir):
         live_before = registry.current_version(models_dir)
+        done = progress("evaluate the live model", 1)
         live, live_figures = _live(models_dir)
+        done(1)
         report = build_version(source, models_dir, settings, progress)
+        done = progress("compare with the live model", 1)
         candidate = artifact.load_model(report.folder)
         changes = compare(candidate, live) if live is not None else None
         gates = check_gates(report.evaluation, live_figures, changes, settings)
+        done(1)
         promoted = all(gate.passed for gate in gates)
         outcome = {
             "promoted": promoted,

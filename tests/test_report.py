@@ -1,0 +1,118 @@
+"""The model report: `relata evaluate` through the real CLI, and the same report at
+`/editor/models` for anyone logged in to the editor page."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+
+from tests.conftest import cli, make_app, make_token, train_cli
+from tests.corpus import ARTICLES
+from training import artifact, registry
+from training.report import render_report
+
+TITLES = {slug: title for slug, title, *_ in ARTICLES}
+# A model that ranks by recency alone: its lists share neither tag nor category by design.
+NO_SIGNALS = ("--set", "text_weight=0", "--set", "tag_weight=0", "--set", "category_weight=0")
+
+
+@pytest.fixture(scope="module")
+def pair(models: Path, archive: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A models folder with the session's model, then a live one trained without signals."""
+    folder = tmp_path_factory.mktemp("report") / "models"
+    shutil.copytree(models, folder)
+    train_cli([archive], folder, *NO_SIGNALS, "--force")
+    return folder
+
+
+def _evaluate(models: Path, out: Path, *args: str) -> str:
+    cli("evaluate", "--models", str(models), "--out", str(out), *args)
+    return (out / "report.html").read_text()
+
+
+def _summary(page: str) -> str:
+    return re.search(r'<p class="summary" id="summary">(.*?)</p>', page, re.S).group(1)
+
+
+def test_the_summary_says_worse_and_better_for_a_known_pair(pair: Path, tmp_path: Path) -> None:
+    good, weak = registry.recent_versions(pair)[1], registry.current_version(pair)
+    worse = _summary(_evaluate(pair, tmp_path / "weak", "--against", good))
+    assert worse.startswith(f"This model is worse than {good} on the quality proxy ("), worse
+    better = _summary(_evaluate(pair, tmp_path / "good", "--version", good, "--against", weak))
+    assert better.startswith(f"This model is better than {weak} on the quality proxy ("), better
+
+
+def test_figures_are_formatted_and_explained(pair: Path, tmp_path: Path) -> None:
+    good = registry.recent_versions(pair)[1]
+    page = _evaluate(pair, tmp_path / "out", "--version", good)
+    figures = json.loads((tmp_path / "out/evaluation.json").read_text())["figures"]
+    coverage = f"{100 * figures['coverage']:.1f} %"
+    row = rf'"row">Coverage<span class="help">[^<]*</span></th><td class="num">{coverage}<'
+    assert re.search(row, page), page
+    assert "Share of articles whose list fills all 6 shown cards" in page
+    assert "Most-listed article" in page and TITLES[figures["hub"]] in page
+    assert not re.search(r"\d\.\d{5,}", page)  # no raw floats such as 0.005000500050005001
+    assert "data:image/png;base64," in page and "than" not in _summary(page)  # alone: no verdict
+
+
+def test_the_lists_that_change_most_show_titles_before_and_after(
+    pair: Path, tmp_path: Path
+) -> None:
+    good = registry.recent_versions(pair)[1]
+    page = _evaluate(pair, tmp_path / "out", "--against", good)
+    changes = json.loads((tmp_path / "out/evaluation.json").read_text())["changes"]
+    moved = changes["most_changed"][0]
+    section = page[page.index("The lists that change most") :]
+    assert f"<h4>{TITLES[moved['slug']]} <small>" in section
+    for slug in moved["out"]:
+        assert f'<li class="gone">{TITLES[slug]}</li>' in section
+    for slug in moved["in"]:
+        assert f'<li class="new">{TITLES[slug]}</li>' in section
+
+
+def test_the_calibration_is_shown_and_missing_keys_are_skipped(pair: Path) -> None:
+    model = artifact.load_model(pair / registry.current_version(pair))
+    figures = model.manifest["evaluation"]
+    page = render_report(figures, model)
+    assert "Recency half-life" in page and "Held-out similarity" in page
+    older = dataclasses.replace(
+        model, manifest={**model.manifest, "calibration": {"tag_scale": 1.5}}
+    )
+    page = render_report(figures, older)
+    assert "× 1.5" in page and "Recency half-life" not in page
+    del older.manifest["calibration"]
+    assert "Calibration" not in render_report(figures, older)
+
+
+def _login(client: FlaskClient, token: str) -> None:
+    page = client.get("/editor").get_data(as_text=True)
+    csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+    assert client.post("/editor/login", data={"token": token, "csrf": csrf}).status_code == 302
+
+
+def test_the_models_page_needs_a_login(pair: Path, sqlite_url: str) -> None:
+    client = make_app(pair, sqlite_url).test_client()
+    response = client.get("/editor/models")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/editor")
+    assert "Log in" in client.get(response.headers["Location"]).get_data(as_text=True)
+
+
+def test_the_models_page_shows_the_report_to_a_viewer(pair: Path, sqlite_url: str) -> None:
+    client = make_app(pair, sqlite_url).test_client()
+    _login(client, make_token(sqlite_url, "viewer"))
+    assert "/editor/models" in client.get("/editor").get_data(as_text=True)  # linked
+    response = client.get("/editor/models")
+    page = response.get_data(as_text=True)
+    good, weak = registry.recent_versions(pair)[1], registry.current_version(pair)
+    assert response.status_code == 200 and f"Model {weak}" in page
+    assert _summary(page).startswith(f"This model is worse than {good} on the quality proxy")
+    assert "<style>" not in page  # the page's policy allows no inline style: it links one
+    css = client.get("/editor/models/report.css")
+    assert css.status_code == 200 and css.mimetype == "text/css" and ".summary" in css.text
+    assert "default-src 'self'" in response.headers["Content-Security-Policy"]

@@ -1,0 +1,77 @@
+"""The report's plots: step outlines on shared bins, so two versions stay readable."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import numpy as np
+from matplotlib.figure import Figure  # no pyplot: no global state, no display needed
+
+from training.artifact import LoadedModel
+from training.evaluate import LIST
+
+# Colour-blind-safe pair (Okabe-Ito): the model reported on, then the one it is compared with.
+COLOURS = ("#0072b2", "#d55e00")
+
+
+def _png(figure: Figure) -> str:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def _best_scores(model: LoadedModel) -> np.ndarray:
+    index, score = np.asarray(model.index), np.asarray(model.score)
+    return score[:, 0][index[:, 0] >= 0]
+
+
+def _in_degrees(model: LoadedModel) -> np.ndarray:
+    listed = np.asarray(model.index)[:, :LIST]
+    return np.bincount(listed[listed >= 0], minlength=len(model.cards))
+
+
+def _outlines(title: str, xlabel: str, ylabel: str, series: list[tuple[str, np.ndarray]],
+              log: bool = False) -> str:  # fmt: skip
+    figure = Figure(figsize=(6, 3.2))
+    axes = figure.subplots()
+    values = np.concatenate([v for _, v in series]) if series else np.zeros(1)
+    bins = np.histogram_bin_edges(values, bins=30)  # shared: bar for bar comparable
+    for (label, data), colour, width in zip(series, COLOURS, (2.2, 1.6), strict=False):
+        axes.hist(data, bins=bins, histtype="step", linewidth=width, color=colour, label=label,
+                  log=log)  # fmt: skip
+    axes.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    axes.spines[["top", "right"]].set_visible(False)
+    if len(series) > 1:
+        axes.legend(fontsize="small", frameon=False)
+    return _png(figure)
+
+
+def plots(models: list[tuple[str, LoadedModel]]) -> list[dict[str, str]]:
+    """Each plot as {title, caption, png (base64)}: best scores and hubs, one outline per
+    (label, model)."""
+    return [
+        {
+            "title": "Score of each article's best neighbour",
+            "caption": "Further right: articles find closer neighbours. A bump at the left "
+            "means many articles with only weak matches.",
+            "png": _outlines(
+                "Best neighbour's score",
+                "score",
+                "articles",
+                [(label, _best_scores(m)) for label, m in models],
+            ),
+        },
+        {
+            "title": "How often an article is recommended",
+            "caption": f"In how many top-{LIST} lists each article appears. A long tail to "
+            "the right means a few articles (hubs) fill many lists.",
+            "png": _outlines(
+                f"Appearances in top-{LIST} lists",
+                "lists",
+                "articles (log)",
+                [(label, _in_degrees(m)) for label, m in models],
+                log=True,
+            ),
+        },
+    ]
