@@ -17,6 +17,7 @@ from service import (
     editor_api,
     editor_page,
     errors,
+    fragment,
     metrics,
     ops,
     settings,
@@ -83,6 +84,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             expose_headers=["ETag"],
         )
     api.init_app(app)
+    fragment.init_app(app)
     editor_api.init_app(app)
     articles_api.init_app(app)
     editor_page.init_app(app)
