@@ -16,6 +16,7 @@ from service import (
     background,
     editor_api,
     editor_page,
+    embed,
     errors,
     fragment,
     metrics,
@@ -85,6 +86,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         )
     api.init_app(app)
     fragment.init_app(app)
+    embed.init_app(app)
     editor_api.init_app(app)
     articles_api.init_app(app)
     editor_page.init_app(app)

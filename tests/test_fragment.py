@@ -8,19 +8,7 @@ from typing import Any
 from flask.testing import FlaskClient
 
 from tests.conftest import make_token
-
-# Survives cleaning (no closing ">", so it is no tag): a page that inserted it as HTML
-# would run the handler.
-HOSTILE = {
-    "slug": "mars-rover-hostile-title",
-    "title": 'Mars Rover "Finds" Water & Ice <img src=x onerror=alert(1)',
-    "summary": "The Perseverance rover on Mars found water ice in Jezero crater.",
-    "category": "space",
-    "tags": ["mars", "nasa"],
-    "published_at": "2024-06-01",
-    "url": "https://news.example/mars-rover-hostile-title",
-    "image": "https://img.example/ice.jpg?w=640&h=360",
-}
+from tests.corpus import HOSTILE_ARTICLE
 
 
 class Cards(HTMLParser):
@@ -83,11 +71,13 @@ def test_fragment_shows_the_json_cards_in_the_same_order(client: FlaskClient) ->
             card.pop("alt", None)
         assert cards == _json_cards(client, f"/v1/related/{slug}?{query}")
         assert cards
+    empty = client.get("/v1/related/cup-final-report.html?category=space&fallbacks=false")
+    assert empty.status_code == 200 and empty.data == b""
 
 
 def test_fragment_escapes_card_text(client: FlaskClient, sqlite_url: str) -> None:
     admin = {"Authorization": f"Bearer {make_token(sqlite_url, 'admin')}"}
-    response = client.post("/v1/articles", json=HOSTILE, headers=admin)
+    response = client.post("/v1/articles", json=HOSTILE_ARTICLE, headers=admin)
     assert response.status_code == 200, response.get_json()
     response = client.get("/v1/related/mars-rover-lands.html?limit=50")
     html = response.get_data(as_text=True)
@@ -95,9 +85,9 @@ def test_fragment_escapes_card_text(client: FlaskClient, sqlite_url: str) -> Non
     assert "Budget Deficit Falls &lt; 2% Of GDP" in html
     parsed = _cards(html)
     assert set(parsed.tags) == {"ul", "li", "h3", "a", "p", "img"}  # no markup from the text
-    (hostile,) = [card for card in parsed.cards if card["url"] == HOSTILE["url"]]
-    assert hostile["title"] == hostile["alt"] == HOSTILE["title"]
-    assert hostile["image"] == HOSTILE["image"]
+    (hostile,) = [card for card in parsed.cards if card["url"] == HOSTILE_ARTICLE["url"]]
+    assert hostile["title"] == hostile["alt"] == HOSTILE_ARTICLE["title"]
+    assert hostile["image"] == HOSTILE_ARTICLE["image"]
     assert parsed.cards == [
         {**card, "alt": card["title"]} if "image" in card else card
         for card in _json_cards(client, "/v1/related/mars-rover-lands?limit=50")
