@@ -49,7 +49,7 @@ def _check(model: Model, snapshot: Snapshot, overlay: Overlay | None, slug: str)
         raise ApiError(410, "unpublished", f"The article {slug!r} is unpublished.")
 
 
-def _cacheable(body: bytes | None, etag: str, mimetype: str) -> Response:
+def _cacheable(body: bytes | None, etag: str, mimetype: str = "application/json") -> Response:
     """A response (or a 304 without `body`) that shared caches may keep."""
     headers = [("ETag", etag), ("Cache-Control", current_app.extensions["relata.cache_control"])]
     if body is None:
@@ -73,7 +73,7 @@ def cacheable_list(slug: str, render: Render, mimetype: str) -> Response:
     tag = f"{model.version}.{editorial.version}" + (f".i{snapshot.revision}" if overlay else "")
     # Weak comparison (RFC 9110 §13.1.2): caches may send the tag back as W/"…".
     if "HTTP_IF_NONE_MATCH" in request.environ and request.if_none_match.contains_weak(tag):
-        return _cacheable(None, f'"{tag}"', mimetype)
+        return _cacheable(None, f'"{tag}"')
     entries = related_entries(model, slug, query, editorial, overlay)
     return _cacheable(render(model, entries, query), f'"{tag}"', mimetype)
 
