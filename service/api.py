@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import orjson
@@ -11,7 +12,7 @@ from service.editorial import EditorialCache, Snapshot
 from service.errors import ApiError
 from service.model_store import Model, ModelStore, OverlayCache
 from service.params import json_body, parse_query
-from service.related import items_json, related_entries, related_items
+from service.related import Entry, RelatedQuery, items_json, related_entries, related_items
 from service.responses import json_response
 
 if TYPE_CHECKING:
@@ -48,17 +49,21 @@ def _check(model: Model, snapshot: Snapshot, overlay: Overlay | None, slug: str)
         raise ApiError(410, "unpublished", f"The article {slug!r} is unpublished.")
 
 
-def _cacheable(body: bytes | None, etag: str) -> Response:
-    """A JSON response (or a 304 without `body`) that shared caches may keep."""
+def _cacheable(body: bytes | None, etag: str, mimetype: str = "application/json") -> Response:
+    """A response (or a 304 without `body`) that shared caches may keep."""
     headers = [("ETag", etag), ("Cache-Control", current_app.extensions["relata.cache_control"])]
     if body is None:
         return Response(status=304, headers=headers)
-    return Response(body, mimetype="application/json", headers=headers)
+    return Response(body, mimetype=mimetype, headers=headers)
 
 
-@bp.get("/v1/related/<slug>")
-def related(slug: str) -> Response:
-    """Ranked related cards for one article."""
+# Renders one related list: (model, its entries, the query) -> the response body.
+Render = Callable[[Model, list[Entry], RelatedQuery], bytes]
+
+
+def cacheable_list(slug: str, render: Render, mimetype: str) -> Response:
+    """The related list of `slug` in the request's query, rendered by `render`, with the
+    ETag and Cache-Control every format of a list shares (304 when If-None-Match matches)."""
     model, snapshot = live_model(), _snapshot()
     overlay = live_overlay(model, snapshot)
     _check(model, snapshot, overlay, slug)
@@ -70,12 +75,21 @@ def related(slug: str) -> Response:
     if "HTTP_IF_NONE_MATCH" in request.environ and request.if_none_match.contains_weak(tag):
         return _cacheable(None, f'"{tag}"')
     entries = related_entries(model, slug, query, editorial, overlay)
-    fallbacks = sum(entry.source == "fallback" for entry in entries)
-    body = b'{"slug":%s,"model_version":%s,"items":%s,"fallbacks":%d}' % (
-        orjson.dumps(slug), orjson.dumps(model.version),
-        items_json(model, entries, query.fields), fallbacks,
-    )  # fmt: skip
-    return _cacheable(body, f'"{tag}"')
+    return _cacheable(render(model, entries, query), f'"{tag}"', mimetype)
+
+
+@bp.get("/v1/related/<slug>")
+def related(slug: str) -> Response:
+    """Ranked related cards for one article."""
+
+    def render(model: Model, entries: list[Entry], query: RelatedQuery) -> bytes:
+        fallbacks = sum(entry.source == "fallback" for entry in entries)
+        return b'{"slug":%s,"model_version":%s,"items":%s,"fallbacks":%d}' % (
+            orjson.dumps(slug), orjson.dumps(model.version),
+            items_json(model, entries, query.fields), fallbacks,
+        )  # fmt: skip
+
+    return cacheable_list(slug, render, "application/json")
 
 
 @bp.post("/v1/related:batch")

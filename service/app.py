@@ -16,7 +16,9 @@ from service import (
     background,
     editor_api,
     editor_page,
+    embed,
     errors,
+    fragment,
     metrics,
     ops,
     settings,
@@ -83,6 +85,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             expose_headers=["ETag"],
         )
     api.init_app(app)
+    fragment.init_app(app)
+    embed.init_app(app)
     editor_api.init_app(app)
     articles_api.init_app(app)
     editor_page.init_app(app)

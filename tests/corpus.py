@@ -174,3 +174,16 @@ def write_archive(path: Path, articles: list[tuple] = ARTICLES) -> Path:
             }
             handle.write(json.dumps(record) + "\n")
     return path
+
+# A headline that survives cleaning (no closing ">", so no tag) and would run its handler
+# on any page that inserted it as HTML; related to the Mars articles.
+HOSTILE_ARTICLE = {
+    "slug": "mars-rover-hostile-title",
+    "title": 'Mars Rover "Finds" Water & Ice <img src=x onerror=alert(1)',
+    "summary": "The Perseverance rover on Mars found water ice in Jezero crater.",
+    "category": "space",
+    "tags": ["mars", "nasa"],
+    "published_at": "2024-06-01",
+    "url": "https://news.example/mars-rover-hostile-title",
+    "image": "https://img.example/ice.jpg?w=640&h=360",
+}

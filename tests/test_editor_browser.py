@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,16 +10,14 @@ from pathlib import Path
 import pytest
 from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
+from tests.browser import chromium
 from tests.conftest import make_token
 from tests.serving import served, wait_until
 
-CHROMIUM = os.environ.get("RELATA_TEST_CHROMIUM", "/usr/bin/chromium")
-CHROMEDRIVER = os.environ.get("RELATA_TEST_CHROMEDRIVER", "/usr/bin/chromedriver")
 REFRESH_INTERVAL = 0.2
 
 
@@ -37,19 +33,8 @@ def server(models: Path, sqlite_url: str) -> Iterator[str]:
 
 @pytest.fixture
 def browser() -> Iterator[webdriver.Chrome]:
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    with tempfile.TemporaryDirectory() as profile:
-        for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                     "--no-first-run", "--disable-background-networking",
-                     "--disable-component-update", "--disable-sync",
-                     "--disable-dev-shm-usage", f"--user-data-dir={profile}"):  # fmt: skip
-            options.add_argument(flag)
-        driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
-        try:
-            yield driver
-        finally:
-            driver.quit()
+    with chromium() as driver:
+        yield driver
 
 
 def _public_list(base: str, slug: str) -> list[dict]:
