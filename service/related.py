@@ -185,7 +185,8 @@ def _language(model: Model, overlay: Overlay | None, slug: str, asked: str | Non
         return None
     if asked is not None:
         return asked
-    if len(model.manifest.get("languages", ())) <= 1 and overlay is None:
+    languages = model.manifest.get("languages", {}).keys()
+    if len(languages | (overlay.languages if overlay else frozenset())) <= 1:
         return None
     return (card_for(model, overlay, slug) or {}).get("language")
 
@@ -200,7 +201,11 @@ def related_entries(
     """Up to `query.limit` cards for `slug`: pins at their positions, the model's picks
     above `min_score` around them, then labelled fallbacks; blocked and unpublished
     articles skipped, filters applied; a list keeps to one language unless asked."""
-    query = replace(query, language=_language(model, overlay, slug, query.language))
+    # Pins are the editors' explicit choice: only a language the request names filters them.
+    pin_query = query if query.language != ANY_LANGUAGE else replace(query, language=None)
+    language = _language(model, overlay, slug, query.language)
+    if language != query.language:
+        query = replace(query, language=language)
     source_day = _day(card_for(model, overlay, slug) or {}) if query.older_only else None
     ranked = list(_ranked(model, overlay, slug)) if editorial.pins else None
     scores = {_key(entry): entry for entry in ranked} if ranked else {}
@@ -213,7 +218,7 @@ def related_entries(
         ranked_as = scores.get(_key(pin))
         if ranked_as is not None:
             pin = pin._replace(score=ranked_as.score, where=ranked_as.where)
-        if _wanted(model, pin, query, source_day):
+        if _wanted(model, pin, pin_query, source_day):
             pins.append((position, pin))
     source_row = model.rows.get(slug, -1)
     taken = {source_row if source_row >= 0 else slug} | {_key(pin) for _, pin in pins}

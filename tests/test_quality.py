@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 from flask.testing import FlaskClient
 
-from tests.conftest import ROOT, make_app, train_cli
+from tests.conftest import ROOT, make_app, make_token, train_cli
+from tests.test_overrides import Editor
 from training import artifact, calibrate, registry
 from training.features import ArticleVectorizer
 from training.language import article_languages
@@ -193,3 +194,11 @@ def test_stemming_merges_inflected_forms(
     assert first == pick
     why = json.loads(mixed_model.why[row * mixed_model.why_width])
     assert stem in why["terms"]
+
+
+def test_an_editors_pin_in_another_language_stays(mixed_models: Path, sqlite_url: str) -> None:
+    client = make_app(mixed_models, sqlite_url).test_client()
+    editor = Editor(client, make_token(sqlite_url, "editor"))
+    assert editor.pin("en-election-1", "fr-election-1", 1).status_code == 200
+    assert _served(client, "en-election-1")[0] == "fr-election-1"  # the editor's choice
+    assert "fr-election-1" not in _served(client, "en-election-1", "&language=en")

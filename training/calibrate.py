@@ -31,7 +31,10 @@ if TYPE_CHECKING:
     from training.features import ArticleVectorizer
 
 SHRINK = 5  # members at which a group's measured worth counts half
-ARTICLES = 20000  # the sample of the archive calibration searches (all of a smaller one)
+# The sample of the archive calibration searches (all of a smaller one). On a big archive
+# the sample's neighbours are weaker than the archive's, which flatters the other signals
+# a little; a bounded cost was preferred.
+ARTICLES = 20000
 QUERIES = 1000  # articles whose held-out neighbours decide the blend
 BLOCK = 25  # queries scored together (a dense block of BLOCK × archive scores)
 POOL = 100  # candidates per query kept from each ranking (text alone, strongest blend)
@@ -88,11 +91,16 @@ class Blend:
     evidence: dict[str, Any]
 
 
-def _candidates(rows: np.ndarray, half: sp.csr_matrix, extra: Any, pool: int) -> np.ndarray:
-    """Each query's candidates: its best `pool` by text alone and by text plus `extra`."""
+def _candidates(
+    rows: np.ndarray, half: sp.csr_matrix, weight: float, extra: Any, pool: int
+) -> np.ndarray:
+    """Each query's candidates: its best `pool` by text alone and by `weight` × text plus
+    `extra`."""
     text = (half[rows] @ half.T).toarray()
-    text[np.arange(len(rows)), rows] = -np.inf
-    pools = [np.argpartition(-score, pool - 1, axis=1)[:, :pool] for score in (text, text + extra)]
+    pools = []
+    for score in (text, weight * text + extra):
+        score[np.arange(len(rows)), rows] = -np.inf  # never the query itself
+        pools.append(np.argpartition(-score, pool - 1, axis=1)[:, :pool])
     return np.concatenate(pools, axis=1)
 
 
@@ -169,9 +177,10 @@ def blend(
         category = np.where(same, np.reshape(own_worth, (-1, 1)), 0.0).astype(np.float32)
         tag = (tags[block] @ tags.T).toarray() if tags is not None else 0.0
         strongest = max(grids["tags"]) * tag + max(grids["category"]) * category
-        cols = _candidates(block, first, strongest, pool)
+        cols = _candidates(block, first, settings.text_weight, strongest, pool)
         own = np.arange(len(block))[:, None]
-        text_a, text_b = _pair(first, block, cols), _pair(second, block, cols)
+        text_a = settings.text_weight * _pair(first, block, cols)  # scored as training will
+        text_b = _pair(second, block, cols)  # the yardstick: held-out text alone
         tag_c = np.take_along_axis(tag, cols, 1) if tags is not None else 0.0
         category_c = np.take_along_axis(category, cols, 1)
         gap = np.abs(days[block][:, None] - days[cols])

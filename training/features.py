@@ -28,7 +28,7 @@ from training.settings import AUTO
 
 
 def _analysed(terms: list[str]) -> list[str]:
-    """A document that is already its list of terms (fitting analyses each field once)."""
+    """A document that is already its list of terms (fitting chains an article's fields)."""
     return terms
 
 
@@ -101,22 +101,27 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
             if weight > 0 and articles[name].fillna("").str.strip().ne("").any()
         ]  # fmt: skip
         self.field_weights_ = {name: weights[name] for name in used}
-        # Each field is analysed once; one vocabulary is learnt from all of them, so a word
-        # in one article's title matches the same word in another's summary.
+        # One vocabulary is learnt from all fields, so a word in one article's title
+        # matches the same word in another's summary. Documents are streamed (analysed
+        # again for the field vectors) rather than held: a million articles' terms do not
+        # fit in memory.
         analyzer = Analyzer(self.ngram_max)
-        terms = {name: list(map(analyzer, self._documents(articles, name))) for name in used}
+        documents = {name: self._documents(articles, name) for name in used}
         self.text_vectorizer_: TfidfVectorizer | None = self._text_vectorizer(n_docs)
         self.text_vectorizer_.set_params(analyzer=_analysed)
+        whole = (
+            list(chain.from_iterable(map(analyzer, parts)))
+            for parts in zip(*documents.values(), strict=True)
+        )
         try:
-            whole = [list(chain(*parts)) for parts in zip(*terms.values(), strict=True)]
             self.text_vectorizer_.fit(whole)
         except ValueError:  # empty vocabulary: nothing but stop words and one-letter words
             self.text_vectorizer_ = None
             text = sp.csr_matrix((n_docs, 0), dtype=np.float32)
         else:
-            fields = {name: self.text_vectorizer_.transform(terms[name]) for name in used}
-            text = self._weighted(n_docs, fields)
             self.text_vectorizer_.set_params(analyzer=analyzer)  # what new articles go through
+            fields = {name: self.text_vectorizer_.transform(documents[name]) for name in used}
+            text = self._weighted(n_docs, fields)
         self.tag_vectorizer_: CountVectorizer | None = CountVectorizer(
             analyzer=tag_analyzer,
             min_df=min(self.min_tag_count, max(1, n_docs // 10)),

@@ -36,6 +36,7 @@ class Overlay:
     extra: dict[str, list[Entry]] = field(default_factory=dict)  # entries they add, best first
     drop: dict[str, frozenset[str]] = field(default_factory=dict)  # stored entries replaced
     removed: frozenset[str] = frozenset()  # deleted: in no list, no list of their own
+    languages: frozenset[str] = frozenset()  # of the ingested articles
 
     def knows(self, slug: str) -> bool:
         """True for an ingested article's slug."""
@@ -107,4 +108,5 @@ def build_overlay(
         extra={slug: sorted(entries, key=lambda e: -e[1]) for slug, entries in extra.items()},
         drop={slug: frozenset(targets) for slug, targets in drop.items()},
         removed=removed,
+        languages=frozenset(card["language"] for card in cards),
     )
