@@ -186,3 +186,17 @@ def test_evaluate_writes_figures_and_an_html_report(
     assert figures["figures"]["self_links"] == 0 and figures["changes"]["against"] == first
     page = (out / "report.html").read_text()
     assert "data:image/png;base64," in page and first in page
+
+
+def test_the_quality_gate_compares_one_proxy_on_both_models() -> None:
+    from training.gates import check_gates
+    from training.settings import TrainSettings
+
+    base = {"articles": 100, "coverage": 1.0, "self_links": 0, "hub_share": 0.01, "hub": "x"}
+    live = {**base, "tag_overlap": None, "category_agreement": 0.60}  # trained without tags
+    # The candidate's tags overlap little, but its categories agree as well as the live
+    # model's: tag overlap against category agreement would wrongly fail it.
+    candidate = {**base, "tag_overlap": 0.30, "category_agreement": 0.60}
+    gates = check_gates(candidate, live, {"changed_share": 0.1}, TrainSettings())
+    quality = next(gate for gate in gates if gate.name == "quality")
+    assert quality.passed and quality.value == 0.60

@@ -78,10 +78,12 @@ def evaluate(model: LoadedModel, features: tuple[sp.csr_matrix, list[str]]) -> d
     }
 
 
-def quality(figures: dict[str, Any]) -> float:
-    """The quality proxy: tag overlap where the archive has tags, else category agreement."""
-    tag_overlap = figures.get("tag_overlap")
-    return figures["category_agreement"] if tag_overlap is None else tag_overlap
+def quality(figures: dict[str, Any], other: dict[str, Any] | None = None) -> float:
+    """The quality proxy: tag overlap where the archive has tags, else category agreement;
+    beside `other`, the one both have, so two models are never compared on different
+    measures."""
+    with_tags = [f.get("tag_overlap") is not None for f in (figures, other) if f is not None]
+    return figures["tag_overlap"] if all(with_tags) else figures["category_agreement"]
 
 
 def compare(new: LoadedModel, old: LoadedModel, most: int = 20) -> dict[str, Any]:

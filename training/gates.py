@@ -79,7 +79,7 @@ def check_gates(
         return gates
     floor = live["articles"] * (1 - s.gate_max_row_drop)
     coverage_floor = live["coverage"] - s.gate_max_coverage_drop
-    quality_floor = quality(live) - s.gate_max_quality_drop
+    quality_floor = quality(live, candidate) - s.gate_max_quality_drop
     return [
         *gates,
         Gate("row_count", candidate["articles"] >= floor, candidate["articles"], floor,
@@ -89,8 +89,8 @@ def check_gates(
         Gate("changed_lists", changes["changed_share"] <= s.gate_max_changed_share,
              changes["changed_share"], s.gate_max_changed_share,
              "share of shown lists that differ from the live model's"),
-        Gate("quality", quality(candidate) >= quality_floor, quality(candidate), quality_floor,
-             f"live quality proxy {100 * quality(live):.1f} %"),
+        Gate("quality", quality(candidate, live) >= quality_floor, quality(candidate, live),
+             quality_floor, f"live quality proxy {100 * quality(live, candidate):.1f} %"),
     ]  # fmt: skip
 
 

@@ -61,8 +61,8 @@ VERDICT = [("quality", "the quality proxy", True), ("coverage", "coverage", True
            ("hub_share", "hub share", False)]  # fmt: skip
 
 
-def _with_quality(figures: dict[str, Any]) -> dict[str, Any]:
-    return {**figures, "quality": quality(figures)}
+def _with_quality(figures: dict[str, Any], other: dict[str, Any] | None) -> dict[str, Any]:
+    return {**figures, "quality": quality(figures, other)}
 
 
 def _listing(items: list[str]) -> str:
@@ -72,14 +72,14 @@ def _listing(items: list[str]) -> str:
 def summary(figures: dict[str, Any], other: dict[str, Any] | None, against: str | None) -> str:
     """One or two plain sentences: better or worse than `against` on the quality proxy,
     coverage and hub share, or (alone) what the model is like."""
-    figures = _with_quality(figures)
+    figures = _with_quality(figures, other)
     if other is None:
         return (
             f"{count(figures['articles'])} articles; {percent(figures['coverage'])} of them get "
             f"a full list of {SHOWN}, and {percent(figures['quality'])} of recommended "
             "articles share a tag or category with their article."
         )
-    other = _with_quality(other)
+    other = _with_quality(other, figures)
     judged: dict[str, list[str]] = {"better": [], "worse": [], "the same": []}
     for key, words, higher_is_better in VERDICT:
         gain = (figures[key] - other[key]) * (1 if higher_is_better else -1)
@@ -99,8 +99,7 @@ def summary(figures: dict[str, Any], other: dict[str, Any] | None, against: str 
 
 def metric_rows(figures: dict[str, Any], other: dict[str, Any] | None) -> list[dict[str, str]]:
     """Each figure formatted and explained, beside the compared model's when there is one."""
-    figures = _with_quality(figures)
-    other = _with_quality(other) if other else None
+    figures, other = _with_quality(figures, other), _with_quality(other, figures) if other else None
     return [
         {"label": label, "value": fmt(figures.get(key)), "help": meaning,
          "other": fmt(other.get(key)) if other else ""}
