@@ -203,14 +203,6 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
         """`fit` then `transform`, tokenising the archive once."""
         return self.combine(*self._fit(articles))
 
-    def text_part(self, vectors: sp.csr_matrix) -> sp.csr_matrix:
-        """The unit-length text vectors inside blended `vectors` (tags left out)."""
-        check_is_fitted(self, "field_weights_")
-        width = self._text_width()
-        return (
-            vectors[:, :width] / np.sqrt(self.text_weight) if self.text_weight else vectors[:, :0]
-        )
-
     def _text_width(self) -> int:
         return len(self.text_vectorizer_.vocabulary_) if self.text_vectorizer_ else 0
 
