@@ -13,6 +13,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 COPY pyproject.toml README.md ./
+COPY relata ./relata
+COPY artifact ./artifact
+COPY cli ./cli
 COPY service ./service
 COPY training ./training
 RUN pip install . \
@@ -25,4 +28,4 @@ VOLUME ["/models"]
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2)"]
-CMD ["gunicorn", "-c", "python:service.gunicorn_conf", "service.app:create_app()"]
+CMD ["gunicorn", "-c", "python:relata.service.gunicorn_conf", "relata.service.app:create_app()"]

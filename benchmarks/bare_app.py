@@ -1,8 +1,8 @@
 """The practical ceiling for serve_load.py: Flask returning a fixed JSON body. It runs under
-the same gunicorn settings as `relata serve` (`service.gunicorn_conf`), with the body file
+the same gunicorn settings as `relata serve` (`relata.service.gunicorn_conf`), with the body file
 named by RELATA_BARE_BODY:
 
-    gunicorn -c python:service.gunicorn_conf 'benchmarks.bare_app:create_app()'
+    gunicorn -c python:relata.service.gunicorn_conf 'benchmarks.bare_app:create_app()'
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ ARCHIVE = Path(__file__).resolve().parent.parent / "data" / "articles.jsonl"
 
 def relata(*args: str) -> str:
     """Run a `relata` command in a child process; its standard output."""
-    command = [sys.executable, "-m", "service.cli", *args]
+    command = [sys.executable, "-m", "relata.cli.main", *args]
     return subprocess.run(command, check=True, capture_output=True, text=True).stdout
 
 

@@ -29,9 +29,9 @@ from sklearn.preprocessing import MultiLabelBinarizer, normalize
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from training import artifact
-from training.pipeline import Source, build_version
-from training.settings import TrainSettings
+from relata import artifact
+from relata.training.pipeline import Source, build_version
+from relata.training.settings import TrainSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 ARCHIVES = {"huffpost": ROOT / "data/articles.jsonl", "arxiv": ROOT / "data/tagged/articles.jsonl"}

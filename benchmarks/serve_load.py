@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/serve_load.py [--seconds 20] [--connections 16] [--workers 2]
 
-Both servers run the same gunicorn settings (`service.gunicorn_conf`: sync workers,
+Both servers run the same gunicorn settings (`relata.service.gunicorn_conf`: sync workers,
 access log); the bare one returns a
 precomputed related list of the same size, so the ratio of requests/s is what Relata's
 own work costs. Goals: Relata >= 75% of the bare endpoint, p99 <= 25 ms.
@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.demo import demo_slugs, train_demo
 from benchmarks.loadgen import describe, require_wrk, run_wrk
-from service.gunicorn_conf import gunicorn_args
+from relata.service.gunicorn_conf import gunicorn_args
 from tests.serving import free_port, served, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent

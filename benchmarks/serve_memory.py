@@ -36,7 +36,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         archive = write_synthetic_archive(Path(folder) / "a.jsonl", options.articles)
         models = Path(folder) / "models"
-        subprocess.run([sys.executable, "-m", "service.cli", "train", "--quiet", "--archive",
+        subprocess.run([sys.executable, "-m", "relata.cli.main", "train", "--quiet", "--archive",
                         str(archive), "--models", str(models)], check=True)  # fmt: skip
         with served(models, workers=options.workers) as base:
             slugs = [f"synthetic-{i}" for i in range(options.articles)]

@@ -49,8 +49,8 @@ def measure(args: list[str]) -> tuple[float, int, str]:
 
 
 def run_relata(archive: Path) -> None:
-    from training.pipeline import Source, train
-    from training.settings import TrainSettings
+    from relata.training.pipeline import Source, train
+    from relata.training.settings import TrainSettings
 
     with tempfile.TemporaryDirectory() as models:
         report = train(Source((archive,)), Path(models), TrainSettings())

@@ -1,1 +1,1 @@
-"""The Relata HTTP service; `service.app.create_app` builds it."""
+"""The Relata HTTP service; `relata.service.app.create_app` builds it."""

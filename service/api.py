@@ -8,15 +8,15 @@ from typing import TYPE_CHECKING
 import orjson
 from flask import Blueprint, Flask, Response, current_app, request
 
-from service.editorial import EditorialCache, Snapshot
-from service.errors import ApiError
-from service.model_store import Model, ModelStore, OverlayCache
-from service.params import json_body, parse_query
-from service.related import Entry, RelatedQuery, items_json, related_entries, related_items
-from service.responses import json_response
+from relata.service.editorial import EditorialCache, Snapshot
+from relata.service.errors import ApiError
+from relata.service.model_store import Model, ModelStore, OverlayCache
+from relata.service.params import json_body, parse_query
+from relata.service.related import Entry, RelatedQuery, items_json, related_entries, related_items
+from relata.service.responses import json_response
 
 if TYPE_CHECKING:
-    from training.overlay import Overlay
+    from relata.service.overlay import Overlay
 
 bp = Blueprint("api", __name__)
 

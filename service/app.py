@@ -10,7 +10,7 @@ from flask import Flask
 from flask_cors import CORS
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from service import (
+from relata.service import (
     api,
     articles_api,
     background,
@@ -23,10 +23,10 @@ from service import (
     ops,
     settings,
 )
-from service.auth import EditorSessions, session_secret
-from service.database import Database
-from service.editorial import EditorialCache
-from service.model_store import ModelExtras, ModelStore, OverlayCache
+from relata.service.auth import EditorSessions, session_secret
+from relata.service.database import Database
+from relata.service.editorial import EditorialCache
+from relata.service.model_store import ModelExtras, ModelStore, OverlayCache
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -40,7 +40,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.session_interface = EditorSessions()
     app.config["SESSION_COOKIE_SAMESITE"] = "Strict"
     app.config["SESSION_COOKIE_HTTPONLY"] = True
-    logging.getLogger("service").setLevel(values["log_level"].upper())
+    logging.getLogger("relata.service").setLevel(values["log_level"].upper())
 
     errors.init_app(app)
     app_metrics = metrics.init_app(app)

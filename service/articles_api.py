@@ -10,15 +10,15 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app
 
-from service.api import live_model, live_overlay
-from service.auth import Principal, requires
-from service.editorial import EditorialCache
-from service.errors import ApiError
-from service.ingest import Articles
-from service.params import json_body, parse_query
-from service.related import related_items
-from service.responses import json_response
-from training.records import validate_record
+from relata.service.api import live_model, live_overlay
+from relata.service.auth import Principal, requires
+from relata.service.editorial import EditorialCache
+from relata.service.errors import ApiError
+from relata.service.ingest import Articles
+from relata.service.params import json_body, parse_query
+from relata.service.related import related_items
+from relata.service.responses import json_response
+from relata.training.records import validate_record
 
 bp = Blueprint("articles_api", __name__)
 

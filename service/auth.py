@@ -21,13 +21,13 @@ from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from service.database import Database
-from service.errors import ApiError
-from service.overrides import utcnow
-from service.schema import Token
+from relata.service.database import Database
+from relata.service.errors import ApiError
+from relata.service.overrides import utcnow
+from relata.service.roles import ROLES
+from relata.service.schema import Token
 
 PUBLIC_PATHS = ("/v1/related", "/healthz", "/readyz", "/metrics", "/-/", "/openapi.json")
-ROLES = ("viewer", "editor", "admin")  # each role can do what the ones before it can
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 View = TypeVar("View", bound=Callable[..., Any])
 

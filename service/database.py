@@ -21,7 +21,7 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.settings import default
+from relata.service.settings import default
 
 DATABASE_FILE = "relata.db"  # the embedded default, beside the model versions
 
@@ -64,7 +64,7 @@ def make_engine(url: str, connect_timeout: float, statement_timeout: float) -> E
 
 def _alembic_config(engine: Engine) -> Config:
     config = Config()
-    config.set_main_option("script_location", str(resources.files("service") / "migrations"))
+    config.set_main_option("script_location", str(resources.files("relata.service") / "migrations"))
     url = engine.url.render_as_string(hide_password=False)
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))  # configparser escaping
     return config

@@ -12,17 +12,17 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, request
 
-from service.api import live_model
-from service.auth import Principal, requires
-from service.editorial import EditorialCache
-from service.errors import ApiError
-from service.model_store import Model
-from service.overrides import GLOBAL_KINDS, SCOPED_KINDS, NewOverride, utcnow
-from service.params import json_body
-from service.responses import json_response
-from service.schema import GLOBAL
-from service.stale import stale_overrides
-from training.records import SLUG
+from relata.service.api import live_model
+from relata.service.auth import Principal, requires
+from relata.service.editorial import EditorialCache
+from relata.service.errors import ApiError
+from relata.service.model_store import Model
+from relata.service.overrides import GLOBAL_KINDS, SCOPED_KINDS, NewOverride, utcnow
+from relata.service.params import json_body
+from relata.service.responses import json_response
+from relata.service.schema import GLOBAL
+from relata.service.stale import stale_overrides
+from relata.training.records import SLUG
 
 bp = Blueprint("editor_api", __name__)
 MAX_REASON = 1000

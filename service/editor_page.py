@@ -23,16 +23,17 @@ from flask import (
 )
 from werkzeug.wrappers import Response
 
-from service.api import live_model, live_overlay
-from service.auth import digest, principal_for, same_secret
-from service.editorial import EditorialCache
-from service.errors import ApiError
-from service.model_store import Model
-from service.params import parse_query
-from service.related import related_items
-from service.schema import GLOBAL
-from service.stale import stale_overrides
-from training import artifact, registry
+from relata import artifact
+from relata.artifact import registry
+from relata.service.api import live_model, live_overlay
+from relata.service.auth import digest, principal_for, same_secret
+from relata.service.editorial import EditorialCache
+from relata.service.errors import ApiError
+from relata.service.model_store import Model
+from relata.service.params import parse_query
+from relata.service.related import related_items
+from relata.service.schema import GLOBAL
+from relata.service.stale import stale_overrides
 
 bp = Blueprint("editor_page", __name__, url_prefix="/editor")
 SEARCH_RESULTS = 20
@@ -163,8 +164,8 @@ def models() -> str | Response:
 
 def _model_report(model: Model, against: str | None, models_dir: Path, key: str) -> str:
     # Imported here, not at start: only this page needs matplotlib, not every worker.
-    from training.evaluate import compare
-    from training.report import render_report
+    from relata.training.evaluate import compare
+    from relata.training.report import render_report
 
     try:
         other = (
@@ -187,7 +188,7 @@ def _model_report(model: Model, against: str | None, models_dir: Path, key: str)
 @bp.get("/models/report.css")
 def report_css() -> Response:
     """The report's stylesheet: the editor pages allow no inline style."""
-    from training.report import stylesheet
+    from relata.training.report import stylesheet
 
     return Response(stylesheet(), mimetype="text/css")
 

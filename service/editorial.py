@@ -21,10 +21,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from service.database import Database
-from service.ingest import Articles
-from service.overrides import Overrides, utcnow
-from service.schema import GLOBAL, REVISION, Scope
+from relata.service.database import Database
+from relata.service.ingest import Articles
+from relata.service.overrides import Overrides, utcnow
+from relata.service.schema import GLOBAL, REVISION, Scope
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +119,7 @@ def build_snapshot(
 class EditorialCache:
     """Keeps a current snapshot, refreshed off the request path; survives a dead database.
 
-    A background timer (see `service.background`) calls `refresh` every
+    A background timer (see `relata.service.background`) calls `refresh` every
     `overrides_refresh_interval` seconds, traffic or not, so an idle worker never serves
     old overrides for long; a write in this process calls it at once. Requests only read
     `snapshot`. Before a new snapshot is published, `prepare` gets it (the overlay of

@@ -9,7 +9,7 @@ from flask import Flask, Response
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
-from service.responses import json_response
+from relata.service.responses import json_response
 
 log = logging.getLogger(__name__)
 

@@ -11,9 +11,9 @@ from typing import Any
 import orjson
 from flask import Blueprint, Flask, Response, render_template
 
-from service.api import cacheable_list
-from service.model_store import Model
-from service.related import Entry, RelatedQuery, items_json
+from relata.service.api import cacheable_list
+from relata.service.model_store import Model
+from relata.service.related import Entry, RelatedQuery, items_json
 
 bp = Blueprint("fragment", __name__)
 

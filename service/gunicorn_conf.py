@@ -1,6 +1,6 @@
 """gunicorn settings for production.
 
-    gunicorn -c python:service.gunicorn_conf 'service.app:create_app()'
+    gunicorn -c python:relata.service.gunicorn_conf 'relata.service.app:create_app()'
 
 Values come from the environment so the same file serves the Docker image and a host.
 """
@@ -16,10 +16,10 @@ from typing import Any
 from prometheus_client import multiprocess
 from sqlalchemy.exc import SQLAlchemyError
 
-import service.app  # noqa: F401 - imported once here, so the workers share its pages
-from service import settings
-from service.auth import session_secret
-from service.database import Database, upgrade
+import relata.service.app  # noqa: F401 - imported once here, so the workers share its pages
+from relata.service import settings
+from relata.service.auth import session_secret
+from relata.service.database import Database, upgrade
 
 bind = os.environ.get("RELATA_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
@@ -70,7 +70,7 @@ def when_ready(server: Any) -> None:
 
 def gunicorn_args(host: str, port: int, workers: int) -> list[str]:
     """Command-line arguments for gunicorn with this file's settings on one address."""
-    return ["-c", "python:service.gunicorn_conf", "--bind", f"{host}:{port}",
+    return ["-c", "python:relata.service.gunicorn_conf", "--bind", f"{host}:{port}",
             "--workers", str(workers)]  # fmt: skip
 
 

@@ -1,6 +1,6 @@
 """Articles ingested between retrains: validated like the archive, kept in the database.
 
-They apply to serving at once (see `training.overlay`) and are folded into the next full
+They apply to serving at once (see `relata.service.overlay`) and are folded into the next full
 retrain, so nothing ingested is lost when the service restarts.
 """
 
@@ -12,10 +12,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from service.database import Database
-from service.overrides import bump_revision, record_audit, utcnow
-from service.schema import IngestedArticle
-from training.records import validate_record
+from relata.service.database import Database
+from relata.service.overrides import bump_revision, record_audit, utcnow
+from relata.service.schema import IngestedArticle
+from relata.training.records import validate_record
 
 log = logging.getLogger(__name__)
 SCOPE = "articles"  # the audit log's scope for ingest

@@ -1,6 +1,6 @@
 """The model store: load the live model version, verify it, and swap in newer ones.
 
-A request never waits for a load: a background timer (see `service.background`) checks
+A request never waits for a load: a background timer (see `relata.service.background`) checks
 `CURRENT` every `reload_interval` seconds, traffic or not, so every worker swaps within
 `reload_interval` plus the load time. A changed version is loaded, verified and prepared
 (its overlay of ingested articles built) there before one reference is swapped. A version
@@ -16,11 +16,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from training import artifact, registry, remote
+from relata import artifact
+from relata.artifact import registry, remote
+from relata.training.vectorizer_state import load_vectorizer
 
 if TYPE_CHECKING:
-    from service.editorial import Snapshot
-    from training.overlay import Overlay
+    from relata.service.editorial import Snapshot
+    from relata.service.overlay import Overlay
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +146,7 @@ class ModelExtras:
             if self._version != model.version:
                 folder = artifact.version_folder(self.models_dir, model.version)
                 self._features = artifact.load_features(folder, self.signing_key)
-                self._vectorizer = artifact.load_vectorizer(folder, self.signing_key)
+                self._vectorizer = load_vectorizer(folder, self.signing_key)
                 self._version = model.version
 
     def features(self, model: Model) -> tuple[Any, list[str]]:
@@ -209,7 +211,7 @@ class OverlayCache:
             return None
         # Imported on first use: it brings pandas and scipy, which serving processes
         # without ingested articles never need.
-        from training.overlay import build_overlay
+        from relata.service.overlay import build_overlay
 
         ingested = list(snapshot.ingested)
         vectors = self.extras.features(model)[0] if ingested else None

@@ -10,10 +10,10 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app
 
-from service.errors import ApiError
-from service.model_store import ModelStore
-from service.responses import json_response
-from training.provenance import library_versions
+from relata.service.errors import ApiError
+from relata.service.model_store import ModelStore
+from relata.service.responses import json_response
+from relata.training.provenance import library_versions
 
 bp = Blueprint("ops", __name__)
 
@@ -23,7 +23,7 @@ SERVICE_LIBRARIES = ("relata", "flask", "gunicorn", "numpy", "orjson", "promethe
 @cache
 def openapi_spec() -> dict[str, Any]:
     """The OpenAPI description shipped with the package."""
-    return json.loads(resources.files("service").joinpath("openapi.json").read_text("utf-8"))
+    return json.loads(resources.files("relata.service").joinpath("openapi.json").read_text("utf-8"))
 
 
 def _store() -> ModelStore:

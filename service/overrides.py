@@ -17,9 +17,9 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from service.database import Database
-from service.errors import ApiError
-from service.schema import REVISION, AuditEntry, Override, Scope
+from relata.service.database import Database
+from relata.service.errors import ApiError
+from relata.service.schema import REVISION, AuditEntry, Override, Scope
 
 SCOPED_KINDS = ("pin", "block")
 GLOBAL_KINDS = ("block", "unpublish")

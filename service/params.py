@@ -9,9 +9,9 @@ from typing import Any
 import orjson
 from flask import request
 
-from service.errors import ApiError
-from service.related import ANY_LANGUAGE, ITEM_FIELDS, RelatedQuery
-from training.language import LANGUAGES
+from relata.service.errors import ApiError
+from relata.service.related import ANY_LANGUAGE, ITEM_FIELDS, RelatedQuery
+from relata.training.language import LANGUAGES
 
 TRUE = ("1", "true", "yes")
 FALSE = ("0", "false", "no", "")

@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import orjson
 
-from service.editorial import Editorial
-from service.model_store import Model
-from training.card_table import CARD_FIELDS
+from relata.artifact.card_table import CARD_FIELDS
+from relata.service.editorial import Editorial
+from relata.service.model_store import Model
 
 if TYPE_CHECKING:  # the overlay's builder needs pandas; serving only reads overlays
-    from training.overlay import Overlay
+    from relata.service.overlay import Overlay
 
 ITEM_FIELDS = (*CARD_FIELDS, "score", "source", "why")
 ANY_LANGUAGE = "any"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from service.schema import GLOBAL, Override
-from training.artifact import LoadedModel
+from relata.artifact import LoadedModel
+from relata.service.schema import GLOBAL, Override
 
 
 def stale_overrides(

@@ -12,9 +12,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 
-from service import background
-from service.app import create_app
-from service.cli import main
+from relata.cli.main import main
+from relata.service import background
+from relata.service.app import create_app
 from tests.corpus import write_archive
 from tests.serving import wait_until
 

@@ -54,7 +54,7 @@ def free_port() -> int:
 def served(models: Path, *args: str, workers: int = 2, **env: str) -> Iterator[str]:
     """The base URL of `relata serve --models models *args`, ready to answer."""
     port = free_port()
-    command = [sys.executable, "-m", "service.cli", "serve", "--models", str(models),
+    command = [sys.executable, "-m", "relata.cli.main", "serve", "--models", str(models),
                "--port", str(port), "--workers", str(workers), *args]  # fmt: skip
     process = subprocess.Popen(
         command, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE

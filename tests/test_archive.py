@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from service.cli import main
+from relata.cli.main import main
+from relata.training.archive import ArchiveError, load_archive
 from tests.corpus import ARTICLES, write_archive
-from training.archive import ArchiveError, load_archive
 
 GOOD = {"slug": "ok", "title": "A title", "published_at": "2024-01-01", "tags": ["a"]}
 

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 from dask.distributed import LocalCluster
 
+from relata import artifact
+from relata.artifact import registry
 from tests.conftest import train_cli
-from training import artifact, registry
 
 FORCE_PARALLEL = ("--set", "parallel_min_articles=1", "--set", "chunk_size=4")
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from flask.testing import FlaskClient
 
-from service.app import create_app
+from relata.service.app import create_app
 
 FAILURES = [
     ("GET", "/v1/related/nope", None, 404, "unknown_slug"),

@@ -13,12 +13,12 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from service.schema import AuditEntry, IngestedArticle
+from relata.service.schema import AuditEntry, IngestedArticle
+from relata.training.archive import load_archive
+from relata.training.records import EARLIEST, LATEST, validate_record
+from relata.training.text import clean_text
 from tests.conftest import export_cli, invoke, make_app, train_cli
 from tests.corpus import write_archive
-from training.archive import load_archive
-from training.records import EARLIEST, LATEST, validate_record
-from training.text import clean_text
 
 SOURCE = "mars-rover-lands"
 TARGET = "mars-rover-first-photos"
@@ -75,7 +75,7 @@ def test_a_bad_row_already_stored_is_skipped_and_logged_not_raised(
     app, client: FlaskClient, admin: dict, database_url: str, archive: Path, tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:  # fmt: skip
-    from service.overrides import bump_revision, utcnow
+    from relata.service.overrides import bump_revision, utcnow
 
     with app.extensions["relata.database"].session() as session:
         bad = {**ARTICLE, "slug": "zz-sur", "title": "a\ud800b", "status": "published"}
@@ -83,7 +83,7 @@ def test_a_bad_row_already_stored_is_skipped_and_logged_not_raised(
                                     updated_at=utcnow()))  # fmt: skip
         bump_revision(session)
     assert client.post("/v1/articles", json=ARTICLE, headers=admin).status_code == 200
-    with caplog.at_level(logging.ERROR, logger="service.ingest"):
+    with caplog.at_level(logging.ERROR, logger="relata.service.ingest"):
         _still_serving(client, admin)
         assert client.get("/v1/related/zz-new").status_code == 200  # the good one serves
         _error(client.get("/v1/related/zz-sur"), 404, "unknown_slug")

@@ -9,9 +9,9 @@ import threading
 import time
 from pathlib import Path
 
+from relata.artifact import registry
 from tests.conftest import cli, train_cli
 from tests.serving import get_json, get_text, served, wait_until
-from training import registry
 
 SLUGS = ["mars-rover-lands", "cup-final-report", "sourdough-bread-recipe", "election-polls-close"]
 

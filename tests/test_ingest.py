@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
+from relata import artifact
+from relata.artifact import registry
 from tests.conftest import cli, export_cli, invoke, make_app, make_token, train_cli
-from training import artifact, registry
 
 ROVER = {
     "slug": "mars-rover-finds-water",

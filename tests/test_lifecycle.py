@@ -16,11 +16,12 @@ from pathlib import Path
 import pytest
 
 from benchmarks.synthetic import write_synthetic_archive
+from relata import artifact
+from relata.artifact import registry
+from relata.training.gates import check_gates
+from relata.training.settings import TrainSettings
 from tests.conftest import ROOT, cli, invoke, train_cli
 from tests.corpus import ARTICLES, write_archive
-from training import artifact, registry
-from training.gates import check_gates
-from training.settings import TrainSettings
 
 
 def run(*args: str) -> tuple[int, str]:
@@ -147,7 +148,7 @@ def test_a_killed_retrain_leaves_the_live_model_untouched(store: Path) -> None:
     before = registry.current_version(store)
     archive = str(ROOT / "data/articles.jsonl")
     process = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "retrain", "--quiet", "--archive", archive,
+        [sys.executable, "-m", "relata.cli.main", "retrain", "--quiet", "--archive", archive,
          "--models", str(store)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ},
     )  # fmt: skip
@@ -189,8 +190,8 @@ def test_evaluate_writes_figures_and_an_html_report(
 
 
 def test_the_quality_gate_compares_one_proxy_on_both_models() -> None:
-    from training.gates import check_gates
-    from training.settings import TrainSettings
+    from relata.training.gates import check_gates
+    from relata.training.settings import TrainSettings
 
     base = {"articles": 100, "coverage": 1.0, "self_links": 0, "hub_share": 0.01, "hub": "x"}
     live = {**base, "tag_overlap": None, "category_agreement": 0.60}  # trained without tags

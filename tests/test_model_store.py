@@ -7,9 +7,11 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
+from relata import artifact
+from relata.artifact import registry
+from relata.training.vectorizer_state import load_vectorizer
 from tests.conftest import make_app, train_cli
 from tests.serving import wait_until
-from training import artifact, registry
 
 
 @pytest.fixture
@@ -34,7 +36,7 @@ def test_a_file_outside_the_manifest_is_never_loaded(store_copy: Path) -> None:
     version = registry.current_version(store_copy)
     (store_copy / version / "vectorizer.json").write_bytes(b"not what was checksummed")
     with pytest.raises(artifact.ArtifactError, match=r"checksum mismatch for vectorizer\.json"):
-        artifact.load_vectorizer(store_copy / version)
+        load_vectorizer(store_copy / version)
 
 
 def _serve_then_retrain(

@@ -4,7 +4,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from openapi_spec_validator import validate
 
-from service.ops import openapi_spec
+from relata.service.ops import openapi_spec
 
 
 def test_health_and_readiness(client: FlaskClient) -> None:

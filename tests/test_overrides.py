@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
+from relata.artifact import registry
 from tests.conftest import cli, make_app, make_token, train_cli
 from tests.corpus import ARTICLES, write_archive
 from tests.serving import wait_until
-from training import registry
 
 SOURCE = "mars-rover-lands"
 

@@ -10,13 +10,15 @@ import pandas as pd
 import pytest
 from flask.testing import FlaskClient
 
+from relata import artifact
+from relata.artifact import registry
+from relata.training import calibrate
+from relata.training.features import ArticleVectorizer
+from relata.training.language import article_languages
+from relata.training.neighbours import category_names, publication_days
+from relata.training.settings import TrainSettings
 from tests.conftest import ROOT, make_app, make_token, train_cli
 from tests.test_overrides import Editor
-from training import artifact, calibrate, registry
-from training.features import ArticleVectorizer
-from training.language import article_languages
-from training.neighbours import category_names, publication_days
-from training.settings import TrainSettings
 
 DEMO = ROOT / "data" / "articles.jsonl"
 

@@ -6,9 +6,10 @@ from pathlib import Path
 
 from flask.testing import FlaskClient
 
+from relata import artifact
+from relata.artifact import registry
 from tests.conftest import make_app, train_cli
 from tests.corpus import ARTICLES, write_archive
-from training import artifact, registry
 
 HUB = ("space-news-roundup", "NASA Mars Moon Rover Crater Helicopter Apollo Roundup",
        "Mars, moon, rover, crater, helicopter, Apollo, NASA: all of the week in space.",

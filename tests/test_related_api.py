@@ -5,8 +5,8 @@ from pathlib import Path
 
 from flask.testing import FlaskClient
 
+from relata.training.text import excerpt
 from tests.conftest import export_cli, make_app
-from training.text import excerpt
 
 CARD_KEYS = {
     "slug",

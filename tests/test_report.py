@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
+from relata import artifact
+from relata.artifact import registry
+from relata.training.report import render_report
 from tests.conftest import cli, make_app, make_token, train_cli
 from tests.corpus import ARTICLES
-from training import artifact, registry
-from training.report import render_report
 
 TITLES = {slug: title for slug, title, *_ in ARTICLES}
 # A model that ranks by recency alone: its lists share neither tag nor category by design.

@@ -21,9 +21,10 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
+from relata.artifact import registry
+from relata.service import overlay
 from tests.conftest import cli, invoke, make_app, make_token, train_cli
 from tests.serving import free_port, get_json, served, wait_until
-from training import overlay, registry
 
 SOURCE = "mars-rover-lands"
 CONNECT_TIMEOUT, STATEMENT_TIMEOUT = 2.0, 1.0  # psycopg waits at least 2 s to connect
@@ -147,7 +148,7 @@ def test_a_cold_start_on_a_bad_current_serves_the_newest_good_version_loudly(
         (store / bad / "neighbours_index.npy").write_bytes(b"garbage")
     else:
         shutil.rmtree(store / bad)
-    with caplog.at_level(logging.ERROR, logger="service.model_store"):
+    with caplog.at_level(logging.ERROR, logger="relata.service.model_store"):
         client = make_app(store, sqlite_url).test_client()
     assert any(f"serving {good} from HISTORY" in r.getMessage() for r in caplog.records)
     assert client.get(f"/v1/related/{SOURCE}").get_json()["model_version"] == good

@@ -13,9 +13,9 @@ import schemathesis
 from flask import Flask
 from hypothesis import HealthCheck, settings
 
-from service.auth import digest
-from service.overrides import utcnow
-from service.schema import Token
+from relata.service.auth import digest
+from relata.service.overrides import utcnow
+from relata.service.schema import Token
 from tests.conftest import ROOT, make_app
 
 # A few hundred examples per operation keep the run near a minute; a long run raises it.

@@ -6,11 +6,12 @@ from pathlib import Path
 
 import numpy as np
 
+from relata import artifact
+from relata.artifact import registry
+from relata.training.archive import load_archive
+from relata.training.neighbours import pair_signals, rank_block
+from relata.training.settings import TrainSettings
 from tests.conftest import cli, train_cli
-from training import artifact, registry
-from training.archive import load_archive
-from training.neighbours import pair_signals, rank_block
-from training.settings import TrainSettings
 
 DEMO = Path(__file__).resolve().parent.parent / "data" / "articles.jsonl"
 

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from service.settings import SETTINGS, resolve
-from training.settings import TrainSettings
+from relata.service.settings import SETTINGS, resolve
+from relata.training.settings import TrainSettings
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 

@@ -9,8 +9,8 @@ import fsspec
 import pytest
 from flask import Flask
 
+from relata.artifact import registry
 from tests.conftest import cli, invoke, make_app, train_cli
-from training import registry
 
 SLUG = "mars-rover-lands"
 

@@ -9,11 +9,13 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from service.cli import main
+from relata import artifact
+from relata.artifact import registry
+from relata.cli.main import main
+from relata.training.gates import publish_gates
+from relata.training.settings import RANGES, TrainSettings
+from relata.training.vectorizer_state import load_vectorizer
 from tests.conftest import train_cli
-from training import artifact, registry
-from training.gates import publish_gates
-from training.settings import RANGES, TrainSettings
 
 
 def _live(models: Path) -> artifact.LoadedModel:
@@ -113,10 +115,10 @@ def test_bad_setting_is_a_usage_error_not_a_traceback(tmp_path: Path, archive: P
 
 
 def test_vectoriser_transforms_new_articles_like_the_archive(models: Path, archive: Path) -> None:
-    from training.archive import load_archive
+    from relata.training.archive import load_archive
 
     articles = load_archive([archive], 0.01).articles
-    vectorizer = artifact.load_vectorizer(models / registry.current_version(models))
+    vectorizer = load_vectorizer(models / registry.current_version(models))
     again = vectorizer.transform(articles)
     refit = type(vectorizer)(**vectorizer.get_params()).fit(articles)
     refit.tag_scale_ = vectorizer.tag_scale_  # what calibration chose at train time

@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from training.records import validate_record
+from relata.training.records import validate_record
 
 MAX_CSV_FIELD = 1 << 30  # characters
 

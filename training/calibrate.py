@@ -23,12 +23,12 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from training.neighbours import decay
-from training.records import TEXT_FIELDS
-from training.settings import AUTO
+from relata.training.neighbours import decay
+from relata.training.records import TEXT_FIELDS
+from relata.training.settings import AUTO
 
 if TYPE_CHECKING:
-    from training.features import ArticleVectorizer
+    from relata.training.features import ArticleVectorizer
 
 SHRINK = 5  # members at which a group's measured worth counts half
 # The sample of the archive calibration searches (all of a smaller one). On a big archive

@@ -6,7 +6,7 @@ from typing import Any
 
 import pandas as pd
 
-from training.text import excerpt
+from relata.training.text import excerpt
 
 
 def _present(value: Any) -> Any:

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from training.artifact import LoadedModel
+from relata.artifact import LoadedModel
 
 LIST = 10  # a list as evaluated: the top 10
 SHOWN = 6  # a list as a page shows it: the top 6

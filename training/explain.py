@@ -11,8 +11,8 @@ import numpy as np
 import orjson
 import scipy.sparse as sp
 
-from training.neighbours import PairSignals, decay, shared_category
-from training.settings import TrainSettings
+from relata.training.neighbours import PairSignals, decay, shared_category
+from relata.training.settings import TrainSettings
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,9 @@
 The two are stacked into one sparse matrix whose row dot products are the content score
 `text_weight * cos(text) + tags(a, b)`, so the neighbour search needs a single sparse
 product. `tags(a, b)` adds, for each tag two articles share, what that tag is worth (see
-`training.calibrate`), averaged over their tags so an article with many tags cannot
+`relata.training.calibrate`), averaged over their tags so an article with many tags cannot
 outscore text. Category and recency are pairwise, not vector, signals: they are applied
-to the candidates (see `training.neighbours`).
+to the candidates (see `relata.training.neighbours`).
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.preprocessing import normalize
 from sklearn.utils.validation import check_is_fitted
 
-from training import calibrate
-from training.language import Analyzer, article_languages
-from training.records import TEXT_FIELDS
-from training.settings import AUTO
+from relata.training import calibrate
+from relata.training.language import Analyzer, article_languages
+from relata.training.records import TEXT_FIELDS
+from relata.training.settings import AUTO
 
 
 def _analysed(terms: list[str]) -> list[str]:
@@ -235,7 +235,7 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
 
     def state(self) -> tuple[dict[str, TfidfVectorizer], dict[str, Any]]:
         """The fitted parts and JSON-ready values `from_state` rebuilds this from (see
-        `training.vectorizer_state`: stored as plain data, never pickled)."""
+        `relata.training.vectorizer_state`: stored as plain data, never pickled)."""
         check_is_fitted(self, "field_weights_")
         parts = {} if self.text_vectorizer_ is None else {"text": self.text_vectorizer_}
         tags = self.tag_vectorizer_

@@ -10,8 +10,8 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from training.evaluate import quality
-from training.settings import TrainSettings
+from relata.training.evaluate import quality
+from relata.training.settings import TrainSettings
 
 
 @dataclass(frozen=True)

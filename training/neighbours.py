@@ -22,7 +22,7 @@ import pandas as pd
 import scipy.sparse as sp
 from joblib import Parallel, delayed
 
-from training.settings import TrainSettings
+from relata.training.settings import TrainSettings
 
 # Scores are rounded before ranking so that equal scores are equal to the bit on every
 # machine and block size, and ties fall to the documented order (newer first, then slug).

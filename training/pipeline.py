@@ -10,22 +10,25 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from training import artifact, calibrate, registry
-from training.archive import Archive, RowError, load_archive
-from training.cards import build_cards
-from training.evaluate import evaluate
-from training.explain import explain_table, render_table
-from training.features import ArticleVectorizer
-from training.gates import GateFailure, publish_gates
-from training.hygiene import cap_hubs, collapse_duplicates, diversify, duplicate_groups
-from training.language import article_languages, language_code
-from training.neighbours import (
+from relata import artifact
+from relata.artifact import registry
+from relata.training import calibrate
+from relata.training.archive import Archive, RowError, load_archive
+from relata.training.cards import build_cards
+from relata.training.evaluate import evaluate
+from relata.training.explain import explain_table, render_table
+from relata.training.features import ArticleVectorizer
+from relata.training.gates import GateFailure, publish_gates
+from relata.training.hygiene import cap_hubs, collapse_duplicates, diversify, duplicate_groups
+from relata.training.language import article_languages, language_code
+from relata.training.neighbours import (
     PairSignals,
     category_names,
     pair_signals,
@@ -33,8 +36,9 @@ from training.neighbours import (
     rank_neighbours,
     search_recall,
 )
-from training.provenance import library_versions
-from training.settings import TrainSettings
+from relata.training.provenance import library_versions
+from relata.training.settings import TrainSettings
+from relata.training.vectorizer_state import dump_state
 
 # A callable that, given a step name and its total, returns an `advance(n)` callable.
 Progress = Callable[[str, int], Callable[[int], None]]
@@ -204,7 +208,7 @@ def build_version(
     folder = artifact.write_model(
         models_dir,
         version,
-        vectorizer=vectorizer,
+        write_vectorizer=partial(dump_state, vectorizer),
         index=index,
         score=score,
         cards=cards,

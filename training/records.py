@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 from urllib.parse import urlsplit
 
-from training.text import clean_text
+from relata.training.text import clean_text
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
 TEXT_FIELDS = ("title", "summary", "body")

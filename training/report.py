@@ -12,14 +12,16 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from training.artifact import LoadedModel
-from training.evaluate import SHOWN, quality
-from training.report_plots import plots
+from relata.artifact import LoadedModel
+from relata.training.evaluate import SHOWN, quality
+from relata.training.report_plots import plots
 
 MOST_CHANGED = 10
 # Differences smaller than this (a share) count as no change in the verdict.
 SAME = 0.0005
-_ENV = Environment(loader=PackageLoader("training", "templates"), autoescape=select_autoescape())
+_ENV = Environment(
+    loader=PackageLoader("relata.training", "templates"), autoescape=select_autoescape()
+)
 
 
 def percent(share: float | None) -> str:
@@ -184,7 +186,7 @@ def render_report(figures: dict[str, Any], model: LoadedModel, other: LoadedMode
 
 def stylesheet() -> str:
     """The report's CSS (one file for the written report and the served one)."""
-    return files("training").joinpath("templates/report.css").read_text(encoding="utf-8")
+    return files("relata.training").joinpath("templates/report.css").read_text(encoding="utf-8")
 
 
 def write_report(out: Path, figures: dict[str, Any], model: LoadedModel,

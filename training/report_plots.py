@@ -8,8 +8,8 @@ import io
 import numpy as np
 from matplotlib.figure import Figure  # no pyplot: no global state, no display needed
 
-from training.artifact import LoadedModel
-from training.evaluate import LIST
+from relata.artifact import LoadedModel
+from relata.training.evaluate import LIST
 
 # Colour-blind-safe pair (Okabe-Ito): the model reported on, then the one it is compared with.
 COLOURS = ("#0072b2", "#d55e00")

@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from training import artifact, registry
-from training.evaluate import compare, evaluate
-from training.gates import Gate, check_gates
-from training.pipeline import Progress, Source, TrainReport, build_version, no_progress
-from training.settings import TrainSettings
+from relata import artifact
+from relata.artifact import registry
+from relata.training.evaluate import compare, evaluate
+from relata.training.gates import Gate, check_gates
+from relata.training.pipeline import Progress, Source, TrainReport, build_version, no_progress
+from relata.training.settings import TrainSettings
 
 GATE_REPORT = "gates.json"
 

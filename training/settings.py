@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from training.language import LANGUAGES
+from relata.training.language import LANGUAGES
 
 AUTO = "auto"  # a blend weight measured on the archive at train time (training.calibrate)
 

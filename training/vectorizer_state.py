@@ -21,20 +21,21 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from training.packed import Packed, blob_file, offsets_file, write_packed
+from relata.artifact.layout import VECTORIZER_FILE as STATE_FILE
+from relata.artifact.layout import VECTORIZER_IDF_FILE as IDF_FILE
+from relata.artifact.layout import VECTORIZER_TERMS as TERMS
+from relata.artifact.layout import ArtifactError
+from relata.artifact.loader import verify
+from relata.artifact.packed import Packed, blob_file, offsets_file, write_packed
 
 if TYPE_CHECKING:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    from training.features import ArticleVectorizer
+    from relata.training.features import ArticleVectorizer
 
 # scikit-learn (and the features module, which needs it) are imported where they are
-# used: this module's file names are read by every serving process, which never needs them.
+# used: serving processes import this module only to rebuild a vectoriser for ingest.
 
-STATE_FILE = "vectorizer.json"
-TERMS = "vectorizer_terms"  # packed table: every part's terms, part after part
-IDF_FILE = "vectorizer_idf.npy"  # every part's idf_, part after part
-STATE_FILES = (STATE_FILE, blob_file(TERMS), offsets_file(TERMS), IDF_FILE)
 STATE_FORMAT = 1
 
 _DTYPES = {"float32": np.float32, "float64": np.float64}
@@ -47,14 +48,14 @@ class StateError(ValueError):
 
 def _analyzers() -> dict[str, Callable[..., Any]]:
     """The only callables a stored state may name: a fixed whitelist, never a lookup."""
-    from training.features import tag_analyzer
+    from relata.training.features import tag_analyzer
 
     return {"tag_analyzer": tag_analyzer}
 
 
 def _plain_params(part: TfidfVectorizer) -> dict[str, Any]:
     """A fitted part's constructor parameters as JSON-ready values (its terms apart)."""
-    from training.language import Analyzer
+    from relata.training.language import Analyzer
 
     params = part.get_params()
     params.pop("vocabulary")  # the fitted terms are stored instead
@@ -80,7 +81,7 @@ def _rebuilt(params: dict[str, Any], terms: list[str], idf: np.ndarray) -> Tfidf
     """A fitted `TfidfVectorizer` from stored parameters, terms and idf."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    from training.language import Analyzer
+    from relata.training.language import Analyzer
 
     params = dict(params)
     unknown = set(params) - (set(TfidfVectorizer().get_params()) - {"vocabulary"})
@@ -113,7 +114,7 @@ def _rebuilt(params: dict[str, Any], terms: list[str], idf: np.ndarray) -> Tfidf
 
 
 def write_parts(folder: Path, parts: dict[str, TfidfVectorizer], values: dict[str, Any]) -> None:
-    """Save fitted `parts` and JSON-ready `values` as the `STATE_FILES` in `folder`."""
+    """Save fitted `parts` and JSON-ready `values` as the vectoriser files in `folder`."""
     described, terms, idfs = [], [], []
     for name, part in parts.items():
         names = part.get_feature_names_out().tolist()  # in column order
@@ -153,16 +154,27 @@ def read_parts(folder: Path) -> tuple[dict[str, TfidfVectorizer], dict[str, Any]
 
 
 def dump_state(vectorizer: ArticleVectorizer, folder: Path) -> None:
-    """Save a fitted `ArticleVectorizer` as plain data in `folder` (see `STATE_FILES`)."""
+    """Save a fitted `ArticleVectorizer` as plain data in `folder` (the `VECTORIZER_*`
+    files of `relata.artifact.layout`)."""
     write_parts(folder, *vectorizer.state())
 
 
 def load_state(folder: Path) -> ArticleVectorizer:
     """The fitted `ArticleVectorizer` saved in `folder`, rebuilt without unpickling."""
-    from training.features import ArticleVectorizer
+    from relata.training.features import ArticleVectorizer
 
     parts, values = read_parts(folder)
     try:
         return ArticleVectorizer.from_state(parts, values)
     except (KeyError, TypeError) as exc:
         raise StateError(f"unreadable vectoriser values ({exc!r})") from None
+
+
+def load_vectorizer(folder: Path, key: str = "") -> ArticleVectorizer:
+    """The fitted vectoriser of a version folder, after verifying the folder (and its
+    signature under `key`, if given), rebuilt from plain data (nothing unpickled)."""
+    verify(folder, key)
+    try:
+        return load_state(folder)
+    except (ValueError, OSError) as exc:
+        raise ArtifactError(f"{folder.name}: unreadable vectoriser ({exc})") from None

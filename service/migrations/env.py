@@ -1,11 +1,11 @@
-"""Alembic environment: migrate the connection `service.database` hands over, or a URL."""
+"""Alembic environment: migrate the connection `relata.service.database` hands over, or a URL."""
 
 from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import Connection, create_engine
 
-from service.schema import Base
+from relata.service.schema import Base
 
 config = context.config
 

@@ -6,11 +6,8 @@ from pathlib import Path
 
 import click
 
-from service import auth
-from service.cli_options import DATABASE, MODELS, live_model, open_database, overrides_snapshot
-from service.database import upgrade
-from service.overrides import Overrides
-from service.stale import stale_overrides
+from relata.cli.options import DATABASE, MODELS, live_model, open_database, overrides_snapshot
+from relata.service.roles import ROLES
 
 
 @click.group()
@@ -23,6 +20,8 @@ def db() -> None:
 @DATABASE
 def db_upgrade(models_dir: Path, database_url: str) -> None:
     """Create or migrate the database schema to the newest version."""
+    from relata.service.database import upgrade
+
     with open_database(models_dir, database_url, create=True) as target:
         upgrade(target.engine)
     click.echo(f"database at the newest schema: {target.engine.url.render_as_string()}")
@@ -38,10 +37,12 @@ def tokens() -> None:
 @DATABASE
 @click.option("--name", required=True, help="Who or what the token is for (unique).")
 @click.option(
-    "--role", type=click.Choice(auth.ROLES), default="editor", show_default=True, help="Role."
+    "--role", type=click.Choice(ROLES), default="editor", show_default=True, help="Role."
 )
 def tokens_create(models_dir: Path, database_url: str, name: str, role: str) -> None:
     """Create a token and print it once (only its digest is stored)."""
+    from relata.service import auth
+
     try:
         with open_database(models_dir, database_url) as target:
             token = auth.create_token(target, name, role)
@@ -55,6 +56,8 @@ def tokens_create(models_dir: Path, database_url: str, name: str, role: str) -> 
 @DATABASE
 def tokens_list(models_dir: Path, database_url: str) -> None:
     """List tokens: name, role, created, revoked."""
+    from relata.service import auth
+
     with open_database(models_dir, database_url) as target:
         rows = auth.list_tokens(target)
     for row in rows:
@@ -68,6 +71,8 @@ def tokens_list(models_dir: Path, database_url: str) -> None:
 @click.argument("name")
 def tokens_revoke(models_dir: Path, database_url: str, name: str) -> None:
     """Revoke the token called NAME."""
+    from relata.service import auth
+
     with open_database(models_dir, database_url) as target:
         revoked = auth.revoke_token(target, name)
     if not revoked:
@@ -82,6 +87,9 @@ def overrides() -> None:
 
 def stale_lines(models_dir: Path, database_url: str) -> list[str]:
     """One line per stale override of the live model (none without a database)."""
+    from relata.service.overrides import Overrides
+    from relata.service.stale import stale_overrides
+
     snapshot = overrides_snapshot(models_dir, database_url)
     if snapshot is None:
         return []

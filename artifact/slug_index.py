@@ -14,7 +14,7 @@ from typing import overload
 
 import numpy as np
 
-from training.packed import Packed
+from relata.artifact.packed import Packed
 
 
 def slug_key(slug: str) -> int:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from service.cli_options import (
+from relata.cli.options import (
     DATABASE,
     MODELS,
     live_model,
@@ -20,27 +20,31 @@ from service.cli_options import (
     training_options,
     training_source,
 )
-from service.ingest import Articles
-from training import artifact, registry, remote, signing
-from training.archive import ArchiveError, load_archive
-from training.distributed import parallel_backend
-from training.evaluate import compare, evaluate
-from training.report import metric_rows, percent, summary, write_report
-from training.retrain import retrain as run_retrain
 
 log = logging.getLogger("relata.schedule")
-FAILURES = (ArchiveError, artifact.ArtifactError, registry.RegistryError, OSError)
+
+
+def failures() -> tuple[type[Exception], ...]:
+    """What a training command reports as a one-line error rather than a traceback."""
+    from relata import artifact
+    from relata.artifact import registry
+    from relata.training.archive import ArchiveError
+
+    return (ArchiveError, artifact.ArtifactError, registry.RegistryError, OSError)
 
 
 def _retrain_once(archives: tuple[Path, ...], models_dir: Path, database_url: str,
                   pairs: tuple[str, ...], dask_scheduler: str, quiet: bool) -> bool:  # fmt: skip
     """One gated retrain with its report printed; True when the candidate went live."""
+    from relata.training.distributed import parallel_backend
+    from relata.training.retrain import retrain as run_retrain
+
     settings = train_settings(pairs)
     source = training_source(archives, models_dir, database_url)
     try:
         with parallel_backend(dask_scheduler):
             report = run_retrain(source, models_dir, settings, progress(quiet))
-    except FAILURES as exc:
+    except failures() as exc:
         raise click.ClickException(str(exc)) from None
     for gate in report.gates:
         click.echo(f"{'PASS' if gate.passed else 'FAIL'}  {gate.describe()}: {gate.message}")
@@ -117,6 +121,9 @@ def schedule(archives: tuple[Path, ...], models_dir: Path, database_url: str,
 @click.argument("version")
 def promote(models_dir: Path, version: str) -> None:
     """Make VERSION the live model (no gates: the operator decides)."""
+    from relata import artifact
+    from relata.artifact import registry, signing
+
     try:
         registry.promote(models_dir, version, key=signing.environment_key())
     except artifact.ArtifactError as exc:
@@ -128,6 +135,9 @@ def promote(models_dir: Path, version: str) -> None:
 @MODELS
 def rollback(models_dir: Path) -> None:
     """Make the previously live version live again."""
+    from relata import artifact
+    from relata.artifact import registry, signing
+
     try:
         target = registry.rollback(models_dir, signing.environment_key())
     except (registry.RegistryError, artifact.ArtifactError) as exc:
@@ -147,6 +157,9 @@ def rollback(models_dir: Path) -> None:
 def publish(models_dir: Path, url: str, version: str | None) -> None:
     """Upload a verified version to a shared store and make it live there (replicas
     serving with `models_url` follow); an older VERSION there is a rollback."""
+    from relata import artifact
+    from relata.artifact import registry, remote, signing
+
     version = version or registry.current_version(models_dir)
     if version is None:
         raise click.ClickException(f"no live model in {models_dir}")
@@ -161,6 +174,9 @@ def publish(models_dir: Path, url: str, version: str | None) -> None:
 @MODELS
 def list_models(models_dir: Path) -> None:
     """List model versions with their manifest figures; * marks the live one."""
+    from relata import artifact
+    from relata.artifact import registry
+
     live = registry.current_version(models_dir)
     click.echo("  version                                 articles coverage  hub    quality recall")
     for version in registry.list_versions(models_dir):
@@ -190,6 +206,11 @@ def evaluate_command(
     models_dir: Path, version: str | None, against: str | None, out: Path | None
 ) -> None:
     """Print and write (JSON + HTML with plots) a model's figures, optionally against another."""
+    from relata import artifact
+    from relata.artifact import signing
+    from relata.training.evaluate import compare, evaluate
+    from relata.training.report import metric_rows, percent, summary, write_report
+
     folder_of, key = partial(artifact.version_folder, models_dir), signing.environment_key()
     try:
         model = artifact.load_model(folder_of(version), key) if version else live_model(models_dir)
@@ -217,6 +238,9 @@ def evaluate_command(
 @click.option("--author", default="cli", show_default=True, help="Recorded in the audit log.")
 def ingest(file: Path, models_dir: Path, database_url: str, author: str) -> None:
     """Add or update the articles of FILE between retrains (all or none)."""
+    from relata.service.ingest import Articles
+    from relata.training.archive import ArchiveError, load_archive
+
     try:
         archive = load_archive([file], max_bad_share=0.0, keep_unpublished=True)
     except ArchiveError as exc:

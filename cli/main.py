@@ -8,10 +8,9 @@ import tempfile
 from pathlib import Path
 
 import click
-import orjson
 
-from service.cli_editors import db, overrides, stale_lines, tokens
-from service.cli_models import (
+from relata.cli.editors import db, overrides, stale_lines, tokens
+from relata.cli.models import (
     evaluate_command,
     ingest,
     list_models,
@@ -21,7 +20,7 @@ from service.cli_models import (
     rollback,
     schedule,
 )
-from service.cli_options import (
+from relata.cli.options import (
     DATABASE,
     MODELS,
     live_model,
@@ -32,18 +31,8 @@ from service.cli_options import (
     training_options,
     training_source,
 )
-from service.editorial import Snapshot
-from service.errors import ApiError
-from service.gunicorn_conf import gunicorn_args
-from service.model_store import ModelExtras, OverlayCache
-from service.params import parse_query
-from service.related import related_items
-from service.settings import from_environment
-from training import artifact, registry, signing
-from training.archive import ArchiveError
-from training.distributed import parallel_backend
-from training.gates import GateFailure, publish_gates
-from training.pipeline import train as run_training
+
+# The commands import what they use when they run (see `relata.cli.options`).
 
 
 @click.group()
@@ -72,6 +61,11 @@ def train(
 ) -> None:
     """Train on the archive and publish the new model as the live version (exit 1, the
     live model unchanged, if it fails a sanity gate)."""
+    from relata.cli.models import failures
+    from relata.training.distributed import parallel_backend
+    from relata.training.gates import GateFailure, publish_gates
+    from relata.training.pipeline import train as run_training
+
     settings = train_settings(pairs)
     source = training_source(archives, models_dir, database_url)
     try:
@@ -82,7 +76,7 @@ def train(
             f"{exc}; not made live, kept in {models_dir} (inspect it, then "
             f"`relata promote {exc.version}` or train again with --force)"
         ) from None
-    except (ArchiveError, artifact.ArtifactError, registry.RegistryError, OSError) as exc:
+    except failures() as exc:
         raise click.ClickException(str(exc)) from None
     for gate in publish_gates(report.evaluation, settings) if force else ():
         if not gate.passed:
@@ -123,6 +117,16 @@ def train(
 )
 def export(models_dir: Path, database_url: str, out: click.utils.LazyFile, limit: int) -> None:
     """Write every article's related cards, one JSON object per line, as the API serves them."""
+    import orjson
+
+    from relata.artifact import signing
+    from relata.service.editorial import Snapshot
+    from relata.service.errors import ApiError
+    from relata.service.model_store import ModelExtras, OverlayCache
+    from relata.service.params import parse_query
+    from relata.service.related import related_items
+    from relata.service.settings import from_environment
+
     model = live_model(models_dir)
     snapshot = overrides_snapshot(models_dir, database_url) or Snapshot()
     extras = ModelExtras(models_dir, signing.environment_key())
@@ -154,6 +158,9 @@ def export(models_dir: Path, database_url: str, out: click.utils.LazyFile, limit
 )
 def serve(models_dir: Path, database_url: str, host: str, port: int, workers: int) -> None:
     """Serve the live model over HTTP with gunicorn, exactly as the Docker image does."""
+    from relata.artifact import registry
+    from relata.service.gunicorn_conf import gunicorn_args
+
     # A misspelt folder would be created and answer 503 for ever; a shared store's
     # replica fills its (possibly new) cache folder itself.
     if not models_dir.is_dir() and not os.environ.get("RELATA_MODELS_URL"):
@@ -171,7 +178,7 @@ def serve(models_dir: Path, database_url: str, host: str, port: int, workers: in
     # Replaced by a fresh gunicorn process: the server then holds none of what this
     # command line imported for the other commands (pandas, scikit-learn, ...).
     command = [sys.executable, "-m", "gunicorn", *gunicorn_args(host, port, workers)]
-    os.execve(sys.executable, [*command, "service.app:create_app()"], env)
+    os.execve(sys.executable, [*command, "relata.service.app:create_app()"], env)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -18,11 +18,11 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from training.artifact import LoadedModel
-from training.cards import build_cards
-from training.language import article_languages, language_code
-from training.neighbours import pair_signals, rank_block, rescore
-from training.settings import TrainSettings
+from relata.artifact import LoadedModel
+from relata.training.cards import build_cards
+from relata.training.language import article_languages, language_code
+from relata.training.neighbours import pair_signals, rank_block, rescore
+from relata.training.settings import TrainSettings
 
 Entry = tuple[str, float]  # (slug, score)
 

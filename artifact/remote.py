@@ -18,16 +18,16 @@ from typing import Any
 
 import fsspec
 
-from training import signing
-from training.artifact import (
+from relata.artifact import (
     MANIFEST,
     MODEL_FILES,
     ArtifactError,
     read_manifest,
+    signing,
     verify,
     version_folder,
 )
-from training.registry import CURRENT
+from relata.artifact.registry import CURRENT
 
 CACHED_VERSIONS = 3  # fetched versions kept locally: the live one and two to roll back to
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from training.artifact import MANIFEST, is_version, verify, version_folder
+from relata.artifact import MANIFEST, is_version, verify, version_folder
 
 CURRENT = "CURRENT"
 HISTORY = "HISTORY"
@@ -51,9 +51,7 @@ def list_versions(models_dir: Path) -> list[str]:
     if not models_dir.is_dir():
         return []
     return sorted(
-        p.name
-        for p in models_dir.iterdir()
-        if is_version(p.name) and (p / MANIFEST).is_file()
+        p.name for p in models_dir.iterdir() if is_version(p.name) and (p / MANIFEST).is_file()
     )
 
 

@@ -7,7 +7,7 @@ from typing import Any, overload
 
 import orjson
 
-from training.packed import Packed
+from relata.artifact.packed import Packed
 
 CARD_FIELDS = (
     "slug", "title", "category", "excerpt", "url", "image", "published_at", "language",

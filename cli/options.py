@@ -5,20 +5,20 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from sqlalchemy import inspect
-from sqlalchemy.exc import SQLAlchemyError
-from tqdm import tqdm
 
-from service.database import DATABASE_FILE, Database, default_url
-from service.editorial import Snapshot, build_snapshot
-from service.ingest import Articles
-from service.overrides import Overrides
-from service.schema import IngestedArticle
-from training import artifact, registry, signing
-from training.pipeline import Source
-from training.settings import TrainSettings
+if TYPE_CHECKING:
+    from relata.artifact import LoadedModel
+    from relata.service.database import Database
+    from relata.service.editorial import Snapshot
+    from relata.training.pipeline import Source
+    from relata.training.settings import TrainSettings
+
+# Every import of the service, training or artifact code happens inside the function that
+# needs it: `relata --help` and the light commands then start without pandas,
+# scikit-learn, SQLAlchemy or Flask.
 
 MODELS = click.option(
     "--models",
@@ -62,6 +62,10 @@ def open_database(models_dir: Path, url: str, create: bool = False) -> Iterator[
     in the wrong folder must not leave a stray database there. A bad URL or a database
     failure becomes a one-line error.
     """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from relata.service.database import Database, default_url
+
     if not create and _no_database(models_dir, url):
         raise click.ClickException(
             f"no overrides database in {models_dir} (run `relata db upgrade --models "
@@ -79,8 +83,11 @@ def open_database(models_dir: Path, url: str, create: bool = False) -> Iterator[
         target.engine.dispose()
 
 
-def live_model(models_dir: Path) -> artifact.LoadedModel:
+def live_model(models_dir: Path) -> LoadedModel:
     """The verified live model, or a one-line error."""
+    from relata import artifact
+    from relata.artifact import registry, signing
+
     version = registry.current_version(models_dir)
     if version is None:
         raise click.ClickException(f"no live model in {models_dir} (train one first)")
@@ -93,11 +100,16 @@ def live_model(models_dir: Path) -> artifact.LoadedModel:
 
 def _no_database(models_dir: Path, url: str) -> bool:
     # No URL and no default file: nothing was ever stored, and reading must not create it.
+    from relata.service.database import DATABASE_FILE
+
     return not url and not (models_dir / DATABASE_FILE).exists()
 
 
 def overrides_snapshot(models_dir: Path, url: str) -> Snapshot | None:
     """Every active override, or None when there is no overrides database yet."""
+    from relata.service.editorial import build_snapshot
+    from relata.service.overrides import Overrides
+
     if _no_database(models_dir, url):
         return None
     with open_database(models_dir, url) as target:
@@ -106,6 +118,8 @@ def overrides_snapshot(models_dir: Path, url: str) -> Snapshot | None:
 
 def train_settings(pairs: tuple[str, ...]) -> TrainSettings:
     """The default training settings with `--set NAME=VALUE` pairs applied."""
+    from relata.training.settings import TrainSettings
+
     overrides = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
@@ -120,6 +134,8 @@ def train_settings(pairs: tuple[str, ...]) -> TrainSettings:
 
 def progress(quiet: bool) -> Callable[[str, int], Callable[[int], None]]:
     """A tqdm progress bar per long step, on standard error (none with --quiet)."""
+    from tqdm import tqdm
+
 
     def start(step: str, total: int) -> Callable[[int], None]:
         bar = tqdm(total=total, desc=step, unit="article", disable=quiet or None, leave=False)
@@ -137,6 +153,12 @@ def progress(quiet: bool) -> Callable[[str, int], Callable[[int], None]]:
 def training_source(archives: tuple[Path, ...], models_dir: Path, url: str) -> Source:
     """The archive files plus what was ingested since the last retrain (if a database is
     there)."""
+    from sqlalchemy import inspect
+
+    from relata.service.ingest import Articles
+    from relata.service.schema import IngestedArticle
+    from relata.training.pipeline import Source
+
     if _no_database(models_dir, url):
         return Source(archives)
     with open_database(models_dir, url) as target:

@@ -1,0 +1,103 @@
+"""Write a model version folder: every file, its manifest of checksums, its signature.
+
+The folder is built under a temporary name and renamed into place only once every file
+is written and read back through the verifying loader, so a crash leaves at most a
+`.tmp-*` folder behind and nothing unservable is ever published.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import orjson
+
+from relata.artifact import signing
+from relata.artifact.layout import (
+    CARDS,
+    FALLBACKS_FILE,
+    FEATURES_FILE,
+    FORMAT,
+    INDEX_FILE,
+    MANIFEST,
+    MODEL_FILES,
+    NAMES,
+    SCORE_FILE,
+    SLUG_KEYS_FILE,
+    SLUG_ROWS_FILE,
+    SLUGS,
+    WHY,
+    ArtifactError,
+    sha256_file,
+    version_folder,
+)  # fmt: skip
+from relata.artifact.loader import load_model
+from relata.artifact.packed import write_packed
+from relata.artifact.slug_index import key_table
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
+
+
+def _write_json(path: Path, value: Any) -> None:
+    path.write_text(json.dumps(value, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+def write_model(
+    models_dir: Path,
+    version: str,
+    *,
+    write_vectorizer: Callable[[Path], None],
+    index: np.ndarray,
+    score: np.ndarray,
+    cards: list[dict[str, Any]],
+    features: sp.spmatrix,
+    feature_names: list[str],
+    why: Iterable[bytes],
+    fallbacks: dict[str, Any],
+    manifest: dict[str, Any],
+) -> Path:
+    """Write a complete, verified version folder beside the live ones, unpublished;
+    `write_vectorizer(folder)` writes the vectoriser's files (see `layout.MODEL_FILES`)."""
+    import scipy.sparse as sp
+
+    final = version_folder(models_dir, version)
+    models_dir.mkdir(parents=True, exist_ok=True)
+    if final.exists():
+        raise ArtifactError(f"model version {version} already exists")
+    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=models_dir))
+    try:
+        write_vectorizer(tmp)  # the vectoriser's own plain-data writer
+        np.save(tmp / INDEX_FILE, np.ascontiguousarray(index, dtype=np.int32))
+        np.save(tmp / SCORE_FILE, np.ascontiguousarray(score, dtype=np.float32))
+        write_packed(tmp, CARDS, map(orjson.dumps, cards))
+        slugs = [card["slug"] for card in cards]
+        write_packed(tmp, SLUGS, (slug.encode() for slug in slugs))
+        keys, rows = key_table(slugs)
+        np.save(tmp / SLUG_KEYS_FILE, keys)
+        np.save(tmp / SLUG_ROWS_FILE, rows)
+        sp.save_npz(tmp / FEATURES_FILE, features.tocsr(), compressed=False)
+        write_packed(tmp, NAMES, map(orjson.dumps, feature_names))
+        write_packed(tmp, WHY, why)
+        _write_json(tmp / FALLBACKS_FILE, fallbacks)
+        files = {name: sha256_file(tmp / name) for name in MODEL_FILES}
+        _write_json(
+            tmp / MANIFEST, {**manifest, "format": FORMAT, "version": version, "files": files}
+        )
+        # Read here rather than passed down: every run that writes a version (train,
+        # retrain, benchmarks) signs it when the operator has set a key.
+        key = signing.environment_key()
+        if key:
+            signing.sign(tmp / MANIFEST, key)
+        load_model(tmp, key)  # refuse to publish what could not be served
+        os.rename(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final

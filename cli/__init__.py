@@ -1,0 +1,1 @@
+"""The `relata` command: `main` builds the group; each module adds one family of commands."""
