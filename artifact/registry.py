@@ -73,10 +73,14 @@ def recent_versions(models_dir: Path) -> list[str]:
     return versions
 
 
-def promote(models_dir: Path, version: str, action: str = "promote", key: str = "") -> None:
+def promote(
+    models_dir: Path, version: str, action: str = "promote", key: str = "", verified: bool = False
+) -> None:
     """Make a verified `version` (signed under `key`, if given) the live model: one atomic
-    switch of CURRENT."""
-    verify(version_folder(models_dir, version), key)
+    switch of CURRENT. `verified`: the caller has just verified it, holding the lock."""
+    folder = version_folder(models_dir, version)
+    if not verified:
+        verify(folder, key)
     entry = {"at": datetime.now(UTC).isoformat(timespec="seconds"), "action": action,
              "version": version, "previous": current_version(models_dir)}  # fmt: skip
     _atomic_write(models_dir / CURRENT, version + "\n")

@@ -44,9 +44,9 @@ class SlugList(Sequence[str]):
     @overload
     def __getitem__(self, row: slice) -> list[str]: ...
     def __getitem__(self, row: int | slice) -> str | list[str]:
-        if type(row) is int:
-            return self.packed[row].decode()
-        return [slug.decode() for slug in self.packed[row]]
+        if isinstance(row, slice):
+            return [slug.decode() for slug in self.packed[row]]
+        return self.packed[row].decode()  # an int, or a numpy integer from a table
 
 
 class SlugIndex(Mapping[str, int]):

@@ -37,7 +37,7 @@ from relata.artifact.layout import (
     sha256_file,
     version_folder,
 )  # fmt: skip
-from relata.artifact.loader import load_model
+from relata.artifact.loader import LoadedModel, load_model
 from relata.artifact.packed import write_packed
 from relata.artifact.slug_index import key_table
 
@@ -62,9 +62,10 @@ def write_model(
     why: Iterable[bytes],
     fallbacks: dict[str, Any],
     manifest: dict[str, Any],
-) -> Path:
+) -> LoadedModel:
     """Write a complete, verified version folder beside the live ones, unpublished;
-    `write_vectorizer(folder)` writes the vectoriser's files (see `layout.MODEL_FILES`)."""
+    `write_vectorizer(folder)` writes the vectoriser's files (see `layout.MODEL_FILES`).
+    Returns the version as loaded (verified once, here) from its final folder."""
     import scipy.sparse as sp
 
     final = version_folder(models_dir, version)
@@ -95,9 +96,9 @@ def write_model(
         key = signing.environment_key()
         if key:
             signing.sign(tmp / MANIFEST, key)
-        load_model(tmp, key)  # refuse to publish what could not be served
-        os.rename(tmp, final)
+        model = load_model(tmp, key)  # refuse to publish what could not be served
+        os.rename(tmp, final)  # the mapped files stay mapped: same inodes
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return final
+    return model

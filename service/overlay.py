@@ -95,13 +95,13 @@ def build_overlay(
         for j, value in zip(
             cols[final > threshold[cols]], final[final > threshold[cols]], strict=True
         ):
-            extra[model.cards[j]["slug"]].append((card["slug"], float(value)))
+            extra[model.slugs[j]].append((card["slug"], float(value)))
     # Stored entries of an updated article carry its old score: drop them (the new score
     # came back through `extra` where it still qualifies).
     updated = [model.rows[c["slug"]] for c in cards if c["slug"] in model.rows]
     drop: dict[str, set[str]] = defaultdict(set)
     for j, k in zip(*np.nonzero(np.isin(np.asarray(model.index), updated)), strict=True):
-        drop[model.cards[j]["slug"]].add(model.cards[model.index[j, k]]["slug"])
+        drop[model.slugs[j]].add(model.slugs[model.index[j, k]])
     return Overlay(
         cards={card["slug"]: card for card in cards},
         own=own,

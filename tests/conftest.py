@@ -24,6 +24,20 @@ POSTGRES_URL = os.environ.get(
 )
 
 
+# Fixtures that train a model or start a server: a test using one is `slow` (a test that
+# trains or serves by itself carries the mark itself). `scripts/test -m "not slow"` runs
+# the rest in seconds.
+SLOW_FIXTURES = frozenset(
+    {"models", "demo_models", "mixed_models", "signed", "server", "browser", "cluster"}
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 def train_cli(archives: list[Path], models: Path, *extra: str) -> str:
     """Run `relata train` through the real CLI; returns its output, failing on errors."""
     args = ["train", "--quiet", "--models", str(models)]

@@ -44,6 +44,7 @@ def test_each_bad_row_is_reported_with_its_line_and_reason(tmp_path: Path) -> No
     assert archive.rows_read == 9
 
 
+@pytest.mark.slow
 def test_too_many_bad_rows_fail_the_run_with_one_clear_line(tmp_path: Path) -> None:
     rows = [json.dumps({**GOOD, "slug": f"s{i}"}) for i in range(50)] + ['{"title": "x"}']
     path = _write_lines(tmp_path / "a.jsonl", rows)

@@ -271,6 +271,7 @@ def test_training_with_a_key_signs_and_a_wrong_or_missing_signature_is_refused(
     artifact.verify(folder)  # without a key, only the checksums are checked
 
 
+@pytest.mark.slow
 def test_a_rewritten_manifest_is_refused_and_the_previous_model_keeps_serving(
     signed: Path, archive: Path, tmp_path: Path
 ) -> None:
@@ -295,6 +296,7 @@ def test_a_rewritten_manifest_is_refused_and_the_previous_model_keeps_serving(
     assert "Venus" not in json.dumps(body)
 
 
+@pytest.mark.slow
 def test_a_replica_with_a_key_refuses_unsigned_versions_from_the_store(
     models: Path, archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -27,6 +27,7 @@ def _live(models: Path) -> artifact.LoadedModel:
     return artifact.load_model(models / registry.current_version(models))
 
 
+@pytest.mark.slow
 def test_dask_backend_equals_the_local_run(
     cluster: LocalCluster, archive: Path, tmp_path: Path
 ) -> None:

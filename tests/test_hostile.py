@@ -71,6 +71,7 @@ def test_a_lone_surrogate_in_an_article_is_refused_and_nothing_is_stored(
     _still_serving(client, admin)
 
 
+@pytest.mark.slow
 def test_a_bad_row_already_stored_is_skipped_and_logged_not_raised(
     app, client: FlaskClient, admin: dict, database_url: str, archive: Path, tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
@@ -284,6 +285,7 @@ def test_a_row_nested_too_deep_is_one_bad_row(
     assert [(e.line, e.reason) for e in archive.errors] == [(2 if name == "a.jsonl" else 3, reason)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("published_at", [FAR, "0001-01-01", "9999-01-01", "1677-09-21"])
 def test_dates_pandas_cannot_hold_reject_the_row_and_training_goes_on(
     published_at: str, tmp_path: Path

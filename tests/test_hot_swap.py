@@ -6,8 +6,9 @@ from __future__ import annotations
 import re
 import shutil
 import threading
-import time
 from pathlib import Path
+
+import pytest
 
 from relata.artifact import registry
 from tests.conftest import cli, train_cli
@@ -25,6 +26,7 @@ def _two_versions(models: Path, archive: Path, tmp_path: Path) -> tuple[Path, st
     return store, first, registry.current_version(store)
 
 
+@pytest.mark.slow
 def test_promote_and_rollback_under_load_fail_no_request(
     models: Path, archive: Path, tmp_path: Path
 ) -> None:
@@ -52,12 +54,16 @@ def test_promote_and_rollback_under_load_fail_no_request(
         clients = [threading.Thread(target=load) for _ in range(4)]
         for client in clients:
             client.start()
+        def traffic() -> None:  # let the clients get some answers before the next switch
+            mark = sum(seen.values()) + len(failures)
+            wait_until(lambda: sum(seen.values()) + len(failures) >= mark + 40, 60)
+
         for _ in range(3):
-            time.sleep(0.7)
+            traffic()
             cli("rollback", "--models", str(store))
-            time.sleep(0.7)
+            traffic()
             cli("promote", second, "--models", str(store))
-        time.sleep(0.5)
+        traffic()
         stop.set()
         for client in clients:
             client.join(timeout=10)
@@ -82,6 +88,7 @@ RELOAD_INTERVAL = 0.5
 LOAD_ALLOWANCE = 5.0  # verifying and mapping the test model takes far less
 
 
+@pytest.mark.slow
 def test_every_worker_swaps_within_the_reload_interval_without_traffic(
     models: Path, archive: Path, tmp_path: Path
 ) -> None:

@@ -82,6 +82,7 @@ def test_bad_articles_get_the_archive_validation_errors(
     assert client.post("/v1/articles", json=ROVER, headers=editor).status_code == 403
 
 
+@pytest.mark.slow
 def test_ingested_articles_survive_a_restart_and_fold_into_the_next_retrain(
     models: Path, archive: Path, tmp_path: Path, database_url: str
 ) -> None:

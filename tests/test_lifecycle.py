@@ -10,7 +10,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -22,6 +21,7 @@ from relata.training.gates import check_gates
 from relata.training.settings import TrainSettings
 from tests.conftest import ROOT, cli, invoke, train_cli
 from tests.corpus import ARTICLES, write_archive
+from tests.serving import wait_until
 
 
 def run(*args: str) -> tuple[int, str]:
@@ -94,6 +94,7 @@ def test_a_model_failing_a_gate_is_not_promoted(
     assert artifact.load_model(store / before).version == before
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("settings", "gate"),
     [
@@ -127,6 +128,7 @@ def test_only_one_retrain_at_a_time(store: Path, archive: Path) -> None:
     assert registry.current_version(store) == before
 
 
+@pytest.mark.slow
 def test_promote_and_rollback_walk_the_history(store: Path, archive: Path) -> None:
     first = registry.current_version(store)
     train_cli([archive], store)
@@ -152,9 +154,12 @@ def test_a_killed_retrain_leaves_the_live_model_untouched(store: Path) -> None:
          "--models", str(store)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ},
     )  # fmt: skip
-    time.sleep(2.5)  # past loading, inside features or neighbours
+    # Killed while it writes the candidate's folder: the latest moment a crash can hit.
+    wait_until(lambda: any(store.glob(".tmp-*")) or process.poll() is not None, 300)
+    assert process.poll() is None, "the retrain ended before it could be killed"
     process.send_signal(signal.SIGKILL)
     process.wait()
+    assert list(store.glob(".tmp-*"))  # half a version folder, never published
     assert registry.current_version(store) == before
     assert artifact.load_model(store / before).version == before
     # The lock died with the process, and the next run clears what the killed one left.
@@ -174,6 +179,7 @@ def test_schedule_runs_retrains_in_process(store: Path, archive: Path) -> None:
     assert code == 2 and "--cron" in output
 
 
+@pytest.mark.slow
 def test_evaluate_writes_figures_and_an_html_report(
     store: Path, archive: Path, tmp_path: Path
 ) -> None:

@@ -252,6 +252,7 @@ def test_concurrent_edits_lose_nothing_and_conflicts_are_412(
     assert state["version"] == 12 and len(state["overrides"]) == 12
 
 
+@pytest.mark.slow
 def test_pins_survive_a_retrain_and_stale_ones_are_flagged(
     models: Path, tmp_path: Path, archive: Path, database_url: str
 ) -> None:

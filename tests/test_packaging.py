@@ -20,6 +20,7 @@ def test_no_generic_top_level_module_is_installed(tmp_path: Path, name: str) -> 
     assert result.returncode != 0 and "ModuleNotFoundError" in result.stderr
 
 
+@pytest.mark.slow  # imports every library in a fresh interpreter
 def test_everything_imports_under_relata(tmp_path: Path) -> None:
     code = (
         "import relata.artifact, relata.cli.main, relata.service.app, relata.training.pipeline;"

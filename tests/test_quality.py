@@ -48,6 +48,7 @@ def _calibrated(records: list[dict]) -> calibrate.Blend:
     )  # fmt: skip
 
 
+@pytest.mark.slow  # calibrates three archives
 def test_calibration_weighs_informative_tags_and_ignores_random_ones() -> None:
     records = [{**r, "category": None} for r in _demo(3000)]
     # The desk as a tag says a lot about the text; places drawn at random say nothing.
@@ -165,6 +166,7 @@ def _served(client: FlaskClient, slug: str, query: str = "") -> list[str]:
     return [item["slug"] for item in response.get_json()["items"]]
 
 
+@pytest.mark.slow
 def test_lists_keep_to_one_language_unless_asked(mixed_models: Path, sqlite_url: str) -> None:
     client = make_app(mixed_models, sqlite_url).test_client()
     crossing = 0
@@ -198,6 +200,7 @@ def test_stemming_merges_inflected_forms(
     assert stem in why["terms"]
 
 
+@pytest.mark.slow
 def test_an_editors_pin_in_another_language_stays(mixed_models: Path, sqlite_url: str) -> None:
     client = make_app(mixed_models, sqlite_url).test_client()
     editor = Editor(client, make_token(sqlite_url, "editor"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from flask.testing import FlaskClient
 
 from relata import artifact
@@ -33,6 +34,7 @@ def _lists(model: artifact.LoadedModel, top: int = 10) -> dict[str, list[str]]:
     return {slugs[i]: [slugs[j] for j in row[:top] if j >= 0] for i, row in enumerate(model.index)}
 
 
+@pytest.mark.slow
 def test_a_hub_is_capped(tmp_path: Path) -> None:
     free = _train(tmp_path / "a", [*ARTICLES, HUB], "hub_cap_min=100")
     uncapped = _lists(free)
@@ -51,6 +53,7 @@ def test_a_hub_is_capped(tmp_path: Path) -> None:
     assert {slug for slug, listed in capped.items() if HUB[0] in listed} == set(best)
 
 
+@pytest.mark.slow
 def test_two_versions_of_one_story_never_appear_together(tmp_path: Path) -> None:
     lists = _lists(_train(tmp_path, [*ARTICLES, REPOST]), top=50)
     for slug, listed in lists.items():
@@ -79,6 +82,7 @@ def test_picks_below_the_threshold_give_way_to_fallbacks(models: Path, sqlite_ur
     assert {item["category"] for item in body["items"]} == {"space"}
 
 
+@pytest.mark.slow
 def test_why_names_real_shared_tags_and_terms(
     tmp_path: Path, archive: Path, sqlite_url: str
 ) -> None:

@@ -86,6 +86,7 @@ def _write(base: str, seconds: float) -> tuple[int, dict]:
     return _post(f"{base}/v1/overrides/{SOURCE}", body, headers, seconds)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("database", [hanging_database, refused_database])
 def test_reads_survive_a_bad_database_and_writes_fail_fast(
     models: Path, database: Callable[[], AbstractContextManager[str]]
@@ -134,6 +135,7 @@ def test_a_connection_that_stalls_mid_session_reads_as_degraded(
     wait_until(lambda: client.get("/readyz").get_json()["status"] == "ready", seconds=5)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("damage", ["checksum", "missing folder"])
 def test_a_cold_start_on_a_bad_current_serves_the_newest_good_version_loudly(
     models: Path, archive: Path, tmp_path: Path, sqlite_url: str,
@@ -172,6 +174,7 @@ ROVER = {"slug": "mars-rover-finds-water", "title": "Mars Rover Finds Signs Of W
          "category": "space", "tags": ["mars", "nasa"], "published_at": "2024-06-01"}  # fmt: skip
 
 
+@pytest.mark.slow
 def test_every_worker_serves_an_ingested_article_within_the_documented_bound(
     models: Path, sqlite_url: str
 ) -> None:
@@ -299,6 +302,7 @@ def test_editor_pages_forbid_framing_and_foreign_scripts(client: FlaskClient) ->
         assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy
 
 
+@pytest.mark.slow
 def test_workers_share_one_session_key_without_a_writable_state_folder(
     models: Path, sqlite_url: str, tmp_path: Path
 ) -> None:

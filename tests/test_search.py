@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from relata import artifact
 from relata.artifact import registry
@@ -16,6 +17,7 @@ from tests.conftest import cli, train_cli
 DEMO = Path(__file__).resolve().parent.parent / "data" / "articles.jsonl"
 
 
+@pytest.mark.slow
 def test_pruned_search_finds_the_exact_top_ten(tmp_path: Path) -> None:
     # Pruning normally starts at 50,000 articles; force it on the 10,000-article demo.
     train_cli([DEMO], tmp_path, "--set", "exact_below=0")
@@ -42,6 +44,7 @@ def test_pruned_search_finds_the_exact_top_ten(tmp_path: Path) -> None:
     assert not np.array_equal(exact, pruned)
 
 
+@pytest.mark.slow
 def test_small_archives_are_searched_exactly(tmp_path: Path, archive: Path) -> None:
     train_cli([archive], tmp_path / "default")
     train_cli([archive], tmp_path / "exact", "--set", "query_mass=1")

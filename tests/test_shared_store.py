@@ -45,6 +45,7 @@ def _follow(app: Flask) -> None:
     app.extensions["relata.store"].load_current()  # what the background timer does
 
 
+@pytest.mark.slow
 def test_replicas_serve_publish_and_rollback_through_the_store(
     archive: Path, tmp_path: Path, store_url: str
 ) -> None:
@@ -75,6 +76,7 @@ def test_replicas_serve_publish_and_rollback_through_the_store(
     assert replica.test_client().get(f"/v1/related/{SLUG}").get_json()["model_version"] == first
 
 
+@pytest.mark.slow
 def test_a_tampered_version_in_the_store_is_refused(archive: Path, tmp_path: Path) -> None:
     url = f"memory://relata-{uuid.uuid4().hex}/models"
     local = tmp_path / "local"

@@ -69,6 +69,7 @@ def test_every_article_with_a_match_gets_a_list(models: Path) -> None:
     assert all(lists.values())
 
 
+@pytest.mark.slow
 def test_scores_are_ranked_and_ties_go_to_the_newer_article(tmp_path: Path, archive: Path) -> None:
     train_cli([archive], tmp_path, "--set", "diversity=1")  # relevance order alone
     model = _live(tmp_path)
@@ -81,6 +82,7 @@ def test_scores_are_ranked_and_ties_go_to_the_newer_article(tmp_path: Path, arch
                 assert dates[a] >= dates[a + 1]
 
 
+@pytest.mark.slow
 def test_block_size_and_repeat_runs_do_not_change_the_result(
     tmp_path: Path, archive: Path, models: Path
 ) -> None:
@@ -90,6 +92,7 @@ def test_block_size_and_repeat_runs_do_not_change_the_result(
     assert np.array_equal(small_blocks.score, default.score)
 
 
+@pytest.mark.slow
 def test_only_the_newest_versions_are_kept(tmp_path: Path, archive: Path) -> None:
     for _ in range(3):
         output = train_cli([archive], tmp_path, "--set", "keep_versions=2")
@@ -100,12 +103,14 @@ def test_only_the_newest_versions_are_kept(tmp_path: Path, archive: Path) -> Non
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".tmp-")]
 
 
+@pytest.mark.slow
 def test_summary_reports_rows_vocabulary_time_and_version(tmp_path: Path, archive: Path) -> None:
     output = train_cli([archive], tmp_path)
     assert "rows read 18, invalid 0, not published 0, articles 18" in output
     assert "vocabulary" in output and "time" in output and "published" in output
 
 
+@pytest.mark.slow
 def test_bad_setting_is_a_usage_error_not_a_traceback(tmp_path: Path, archive: Path) -> None:
     args = ["train", "--archive", str(archive), "--models", str(tmp_path), "--set", "nope=1"]
     result = CliRunner().invoke(main, args)
@@ -126,6 +131,7 @@ def test_vectoriser_transforms_new_articles_like_the_archive(models: Path, archi
     assert np.allclose(again.toarray(), fitted.toarray(), atol=1e-6)
 
 
+@pytest.mark.slow
 def test_diversity_reorders_the_top_but_keeps_its_articles(
     tmp_path: Path, archive: Path, models: Path
 ) -> None:
@@ -154,6 +160,7 @@ def test_the_served_tables_are_memory_mapped_and_load_identically(models: Path) 
         assert isinstance(owner, np.memmap | mmap.mmap), name
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("pair", "named"),
     [
@@ -199,6 +206,7 @@ def test_settings_made_in_code_are_validated_too(changes: dict[str, object]) -> 
         TrainSettings(**changes).validated()  # type: ignore[arg-type]
 
 
+@pytest.mark.slow
 def test_a_model_failing_a_sanity_gate_is_kept_but_not_made_live(
     tmp_path: Path, archive: Path
 ) -> None:

@@ -112,6 +112,7 @@ def _ingest(base: str, article: dict[str, Any], token: str) -> None:
         assert response.status == 200
 
 
+@pytest.mark.slow
 def test_widget_renders_the_api_cards_and_nothing_for_an_unknown_slug(
     browser: webdriver.Chrome, models: Path, sqlite_url: str, tmp_path: Path
 ) -> None:

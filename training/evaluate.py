@@ -69,7 +69,7 @@ def evaluate(model: LoadedModel, features: tuple[sp.csr_matrix, list[str]]) -> d
         "self_links": int((index == np.arange(n)[:, None]).sum()),
         "duplicate_lists": int(duplicates),
         "hub_share": float(in_degree.max() / n) if n else 0.0,
-        "hub": model.cards[hub]["slug"] if n else None,
+        "hub": model.slugs[hub] if n else None,
         "top_score_percentiles": {
             str(p): float(np.percentile(best, p)) if len(best) else 0.0 for p in (10, 50, 90)
         },
@@ -91,8 +91,8 @@ def compare(new: LoadedModel, old: LoadedModel, most: int = 20) -> dict[str, Any
     changed, jaccards, moves = 0, [], []
     common = [slug for slug in new.rows if slug in old.rows]
     for slug in common:
-        now = {new.cards[j]["slug"] for j in new.index[new.rows[slug], :SHOWN] if j >= 0}
-        before = {old.cards[j]["slug"] for j in old.index[old.rows[slug], :SHOWN] if j >= 0}
+        now = {new.slugs[j] for j in new.index[new.rows[slug], :SHOWN] if j >= 0}
+        before = {old.slugs[j] for j in old.index[old.rows[slug], :SHOWN] if j >= 0}
         union = now | before
         jaccard = len(now & before) / len(union) if union else 1.0
         jaccards.append(jaccard)

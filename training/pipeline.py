@@ -70,6 +70,7 @@ class TrainReport:
     timings: dict[str, float] = field(default_factory=dict)
     evaluation: dict = field(default_factory=dict)
     pruned: list[str] = field(default_factory=list)
+    model: artifact.LoadedModel | None = None  # as written and verified
 
 
 FALLBACK_ROWS = 100  # newest articles kept per category, and site-wide, for fallbacks
@@ -180,8 +181,9 @@ def build_version(
 
     cards = build_cards(articles, settings.excerpt_chars)
     version = _new_version(archive.sha256, settings)
-    rows = {card["slug"]: row for row, card in enumerate(cards)}
-    in_memory = artifact.LoadedModel(version, {}, cards, index, score, rows)
+    slugs = articles["slug"].tolist()
+    rows = {slug: row for row, slug in enumerate(slugs)}
+    in_memory = artifact.LoadedModel(version, {}, cards, index, score, rows, slugs)
     figures = evaluate(in_memory, (matrix, vectorizer.feature_names()))
     figures["search_recall_at_10"] = recall
     mark = lap("evaluate", mark)
@@ -205,7 +207,7 @@ def build_version(
         "calibration": calibration,
         "timings": timings,
     }
-    folder = artifact.write_model(
+    model = artifact.write_model(
         models_dir,
         version,
         write_vectorizer=partial(dump_state, vectorizer),
@@ -225,7 +227,8 @@ def build_version(
     lap("write", mark)
     return TrainReport(
         version=version,
-        folder=folder,
+        folder=artifact.version_folder(models_dir, version),
+        model=model,
         rows_read=archive.rows_read,
         articles=len(articles),
         errors=archive.errors,
@@ -257,6 +260,6 @@ def train(
         failed = [g for g in publish_gates(report.evaluation, settings) if not g.passed]
         if failed and not force:
             raise GateFailure(report.version, failed)
-        registry.promote(models_dir, report.version)
+        registry.promote(models_dir, report.version, verified=True)
         report.pruned = registry.prune(models_dir, settings.keep_versions)
     return report

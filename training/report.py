@@ -112,7 +112,7 @@ def metric_rows(figures: dict[str, Any], other: dict[str, Any] | None) -> list[d
 
 def _shown(model: LoadedModel, slug: str) -> list[str]:
     row = model.rows[slug]
-    return [model.cards[j]["slug"] for j in model.index[row, :SHOWN] if j >= 0]
+    return [model.slugs[j] for j in model.index[row, :SHOWN] if j >= 0]
 
 
 def changed_lists(model: LoadedModel, other: LoadedModel, changes: dict[str, Any]

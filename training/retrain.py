@@ -34,13 +34,18 @@ class RetrainReport:
 
 
 def _live(models_dir: Path) -> tuple[artifact.LoadedModel | None, dict[str, Any] | None]:
+    """The live model and its figures: those its manifest recorded when it was trained
+    (evaluated again only for a version whose manifest has none)."""
     version = registry.current_version(models_dir)
     if version is None:
         return None, None
     try:
         folder = artifact.version_folder(models_dir, version)
         model = artifact.load_model(folder)
-        return model, evaluate(model, artifact.load_features(folder))
+        figures = model.manifest.get("evaluation")
+        if not isinstance(figures, dict) or not figures:
+            figures = evaluate(model, artifact.load_features(folder))
+        return model, figures
     except artifact.ArtifactError:  # a broken live model is no bar to replacing it
         return None, None
 
@@ -59,7 +64,7 @@ def retrain(
         done(1)
         report = build_version(source, models_dir, settings, progress)
         done = progress("compare with the live model", 1)
-        candidate = artifact.load_model(report.folder)
+        candidate = report.model or artifact.load_model(report.folder)
         changes = compare(candidate, live) if live is not None else None
         gates = check_gates(report.evaluation, live_figures, changes, settings)
         done(1)
@@ -74,6 +79,6 @@ def retrain(
         (report.folder / GATE_REPORT).write_text(json.dumps(outcome, indent=1), encoding="utf-8")
         pruned = []
         if promoted:
-            registry.promote(models_dir, report.version, action="retrain")
+            registry.promote(models_dir, report.version, action="retrain", verified=True)
             pruned = registry.prune(models_dir, settings.keep_versions)
     return RetrainReport(report, live_before, gates, changes, promoted, pruned)

@@ -1,0 +1,69 @@
+"""The artifact's tables: packed byte strings and the slug index, collisions included."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from relata.artifact import slug_index
+from relata.artifact.packed import Packed, pack
+from relata.artifact.slug_index import SlugIndex, SlugList, key_table
+
+ITEMS = [b"", b"a", "é".encode(), b"", b"{\"slug\": \"x\"}"]
+
+
+@pytest.mark.parametrize(
+    ("at", "expected"),
+    [(0, b""), (1, b"a"), (2, "é".encode()), (-1, ITEMS[-1]), (-5, b""),
+     (slice(1, 3), [b"a", "é".encode()]), (slice(None, None, 2), ITEMS[::2]),
+     (slice(4, 99), [ITEMS[4]]), (slice(3, 1), [])],
+)  # fmt: skip
+def test_packed_reads_what_was_packed(at: int | slice, expected: bytes | list[bytes]) -> None:
+    table = Packed(*pack(ITEMS))
+    assert len(table) == len(ITEMS)
+    assert table[at] == expected
+
+
+@pytest.mark.parametrize("at", [5, -6, 99])
+def test_packed_refuses_rows_it_does_not_have(at: int) -> None:
+    with pytest.raises(IndexError):
+        Packed(*pack(ITEMS))[at]
+
+
+@pytest.mark.parametrize(
+    "offsets",
+    [np.array([0, 2]), np.array([], dtype=np.int64), np.array([[0, 3]])],
+)
+def test_packed_refuses_offsets_that_do_not_fit_the_blob(offsets: np.ndarray) -> None:
+    with pytest.raises(ValueError, match="offsets do not match"):
+        Packed(np.frombuffer(b"abc", dtype=np.uint8), offsets)
+
+
+def _index(slugs: list[str]) -> SlugIndex:
+    keys, rows = key_table(slugs)
+    return SlugIndex(SlugList(Packed(*pack(s.encode() for s in slugs))), keys, rows)
+
+
+SLUGS = ["zeta", "alpha", "mid-story", "ünïcode-slug", "alpha-2"]
+
+
+@pytest.mark.parametrize("collide", [False, True], ids=["distinct-keys", "every-key-collides"])
+def test_slug_index_finds_every_row_and_nothing_else(
+    monkeypatch: pytest.MonkeyPatch, collide: bool
+) -> None:
+    if collide:  # every slug gets one key: only the stored slug can tell them apart
+        monkeypatch.setattr(slug_index, "slug_key", lambda slug: 42)
+    index = _index(SLUGS)
+    assert {slug: index[slug] for slug in SLUGS} == {slug: row for row, slug in enumerate(SLUGS)}
+    for missing in ["", "alpha-3", "ZETA", "zeta "]:
+        assert missing not in index and index.get(missing) is None
+        with pytest.raises(KeyError):
+            index[missing]
+    assert list(index) == SLUGS and len(index) == len(SLUGS)
+    assert index.slugs[np.int32(2)] == "mid-story"  # rows read from a neighbour table
+
+
+def test_slug_index_refuses_tables_of_different_lengths() -> None:
+    keys, rows = key_table(SLUGS)
+    with pytest.raises(ValueError, match="differ in length"):
+        SlugIndex(SlugList(Packed(*pack([b"one"]))), keys, rows)
