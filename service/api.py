@@ -61,9 +61,10 @@ def _cacheable(body: bytes | None, etag: str, mimetype: str = "application/json"
 Render = Callable[[Model, list[Entry], RelatedQuery], bytes]
 
 
-def cacheable_list(slug: str, render: Render, mimetype: str) -> Response:
+def cacheable_list(slug: str, render: Render, mimetype: str, salt: str = "") -> Response:
     """The related list of `slug` in the request's query, rendered by `render`, with the
-    ETag and Cache-Control every format of a list shares (304 when If-None-Match matches)."""
+    ETag and Cache-Control every format of a list shares (304 when If-None-Match matches);
+    `salt` joins the ETag for what else shapes the body (a format's template)."""
     model, snapshot = live_model(), _snapshot()
     overlay = live_overlay(model, snapshot)
     _check(model, snapshot, overlay, slug)
@@ -71,6 +72,7 @@ def cacheable_list(slug: str, render: Render, mimetype: str) -> Response:
     editorial = snapshot.for_source(slug)
     # Ingested articles can change any list: while there are some, every change counts.
     tag = f"{model.version}.{editorial.version}" + (f".i{snapshot.revision}" if overlay else "")
+    tag += salt
     # Weak comparison (RFC 9110 §13.1.2): caches may send the tag back as W/"…".
     if "HTTP_IF_NONE_MATCH" in request.environ and request.if_none_match.contains_weak(tag):
         return _cacheable(None, f'"{tag}"')

@@ -26,7 +26,10 @@ from service.errors import ApiError
 from service.overrides import utcnow
 from service.schema import Token
 
-PUBLIC_PATHS = ("/v1/related", "/healthz", "/readyz", "/metrics", "/-/", "/openapi.json")
+PUBLIC_PATHS = (
+    "/v1/related", "/healthz", "/readyz", "/metrics", "/-/", "/openapi.json", "/embed.js",
+    "/v1/events",
+)  # fmt: skip
 ROLES = ("viewer", "editor", "admin")  # each role can do what the ones before it can
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 View = TypeVar("View", bound=Callable[..., Any])

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Flask, request
 from flask.testing import FlaskClient
 from selenium import webdriver
 from selenium.webdriver.common.by import By
@@ -226,3 +227,13 @@ def test_embed_js_is_served_cacheable(client: FlaskClient) -> None:
         assert again.headers["ETag"] == etag
         assert again.headers["Cache-Control"] == response.headers["Cache-Control"]
     assert client.get("/embed.js", headers={"If-None-Match": '"old"'}).status_code == 200
+
+
+def test_embed_js_never_opens_an_editor_session(app: Flask) -> None:
+    # Public like the lists: no cookie is unsigned for it, and none is ever set.
+    with app.test_request_context("/embed.js"):
+        assert app.session_interface.open_session(app, request).__class__.__name__ == (
+            "NullSession"
+        )
+    response = app.test_client().get("/embed.js", headers={"Cookie": "session=forged"})
+    assert response.status_code == 200 and "Set-Cookie" not in response.headers
