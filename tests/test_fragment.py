@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import io
 from html.parser import HTMLParser
-from typing import Any
-
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
