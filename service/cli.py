@@ -39,6 +39,7 @@ from service.model_store import ModelExtras, OverlayCache
 from service.params import parse_query
 from service.related import related_items
 from service.settings import from_environment
+from service.static_export import export_static
 from training import artifact, registry, signing
 from training.archive import ArchiveError
 from training.distributed import parallel_backend
@@ -121,9 +122,35 @@ def train(
 @click.option(
     "--limit", type=click.IntRange(1, 50), default=6, show_default=True, help="Cards per article."
 )
-def export(models_dir: Path, database_url: str, out: click.utils.LazyFile, limit: int) -> None:
-    """Write every article's related cards, one JSON object per line, as the API serves them."""
+@click.option(
+    "--static",
+    "static_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Instead, write DIR/<slug>.json, DIR/<slug>.html and DIR/embed.js with the API's "
+    "bytes, rewriting only files that changed.",
+)
+def export(
+    models_dir: Path,
+    database_url: str,
+    out: click.utils.LazyFile,
+    limit: int,
+    static_dir: Path | None,
+) -> None:
+    """Write every article's related cards, one JSON object per line, as the API serves them
+    (or, with --static, as files for a static host)."""
     model = live_model(models_dir)
+    if static_dir is not None:
+        if database_url:
+            with open_database(models_dir, database_url):
+                pass  # a bad URL is one line here, not a traceback from the service
+        try:
+            report = export_static(models_dir, database_url, static_dir, limit)
+        except (OSError, ValueError) as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"{report.written} files written, {report.unchanged} unchanged, "
+                   f"{len(report.skipped or ())} articles not served, in {static_dir}")  # fmt: skip
+        return
     snapshot = overrides_snapshot(models_dir, database_url) or Snapshot()
     extras = ModelExtras(models_dir, signing.environment_key())
     overlay = OverlayCache(extras).build(model, snapshot)
