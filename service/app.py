@@ -11,6 +11,7 @@ from flask_cors import CORS
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from service import (
+    ab,
     api,
     articles_api,
     background,
@@ -76,6 +77,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # The database is only ever read in the background: it may hang.
     background.start(app, editorial.refresh, values["overrides_refresh_interval"], "overrides")
     background.start(app, store.load_current, values["reload_interval"], "models", at_once=False)
+    ab.init_app(app)
 
     if values["cors_origins"]:
         CORS(

@@ -24,9 +24,9 @@ def web_link(value: Any) -> bool:
     return isinstance(value, str) and value.startswith(("https://", "http://"))
 
 
-def _render(model: Model, entries: list[Entry], query: RelatedQuery) -> bytes:
+def _render(model: Model, entries: list[Entry], query: RelatedQuery, rid: str) -> bytes:
     cards = orjson.loads(items_json(model, entries, query.fields))
-    return render_template("fragment.html", cards=cards).encode()
+    return render_template("fragment.html", cards=cards, rid=rid).encode()
 
 
 # Slugs never hold a dot, so `foo.html` is always the fragment of `foo` (werkzeug tries
