@@ -19,6 +19,7 @@ from service import (
     editor_page,
     embed,
     errors,
+    events,
     fragment,
     metrics,
     ops,
@@ -82,13 +83,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if values["cors_origins"]:
         CORS(
             app,
-            resources={r"/v1/related*": {"origins": values["cors_origins"]}},
+            resources={r"/v1/(related|events)": {"origins": values["cors_origins"]}},
             methods=["GET", "POST"],
             expose_headers=["ETag"],
         )
     api.init_app(app)
     fragment.init_app(app)
     embed.init_app(app)
+    events.init_app(app)
     editor_api.init_app(app)
     articles_api.init_app(app)
     editor_page.init_app(app)
