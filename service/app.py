@@ -24,6 +24,7 @@ from service import (
     metrics,
     ops,
     settings,
+    stats_api,
 )
 from service.auth import EditorSessions, session_secret
 from service.database import Database
@@ -91,6 +92,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     fragment.init_app(app)
     embed.init_app(app)
     events.init_app(app)
+    stats_api.init_app(app)
     editor_api.init_app(app)
     articles_api.init_app(app)
     editor_page.init_app(app)

@@ -32,6 +32,7 @@ from service.cli_options import (
     training_options,
     training_source,
 )
+from service.cli_stats import stats_command
 from service.editorial import Snapshot
 from service.errors import ApiError
 from service.gunicorn_conf import gunicorn_args
@@ -54,7 +55,7 @@ def main() -> None:
 
 
 for command in (db, tokens, overrides, retrain, schedule, promote, rollback, publish,
-                list_models, evaluate_command, ingest):  # fmt: skip
+                list_models, evaluate_command, ingest, stats_command):  # fmt: skip
     main.add_command(command)
 
 
