@@ -46,8 +46,9 @@ def wilson(clicks: int, impressions: int, z: float = Z95) -> tuple[float, float]
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def _group(version: str, variant: str | None, position: int | None, shown: int,
-           clicks: int) -> Group:  # fmt: skip
+def group_of(version: str, variant: str | None, position: int | None, shown: int,
+             clicks: int) -> Group:  # fmt: skip
+    """A report row from its counts."""
     low, high = wilson(clicks, shown)
     ctr = clicks / shown if shown else 0.0
     return Group(version, variant, position, shown, clicks, round(ctr, 6), round(low, 6),
@@ -84,7 +85,7 @@ def groups(database: Database, start: date, end: date, by: str) -> list[Group]:
         version, rest = row[0], row[1:]
         variant = rest[0] if by == "variant" else None
         position = rest[0] if by == "position" else None
-        result.append(_group(version, variant, position, int(rest[-2] or 0), int(rest[-1] or 0)))
+        result.append(group_of(version, variant, position, int(rest[-2] or 0), int(rest[-1] or 0)))
     return result
 
 

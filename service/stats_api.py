@@ -30,7 +30,11 @@ def period(args: Mapping[str, str], today: date) -> tuple[date, date]:
     """The inclusive days asked for: `to` (default today, UTC) and `from` (default the 30
     days up to `to`); 400 when `from` is after `to`."""
     end = _day("to", args.get("to"), today)
-    start = _day("from", args.get("from"), end - timedelta(days=DEFAULT_DAYS - 1))
+    try:
+        month_before = end - timedelta(days=DEFAULT_DAYS - 1)
+    except OverflowError:  # `to` in the first days of year 1
+        month_before = date.min
+    start = _day("from", args.get("from"), month_before)
     if start > end:
         raise ApiError(400, "bad_parameter", "from: must not be after to")
     return start, end

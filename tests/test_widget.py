@@ -3,14 +3,10 @@ origin that includes it from `relata serve`, as a site would."""
 
 from __future__ import annotations
 
-import functools
 import json
 import shutil
-import threading
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +16,7 @@ from flask.testing import FlaskClient
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 
-from tests.browser import chromium
+from tests.browser import chromium, static_site
 from tests.conftest import ROOT, make_token
 from tests.corpus import HOSTILE_ARTICLE
 from tests.serving import free_port, get_json, served, wait_until
@@ -34,26 +30,6 @@ WATCH = """<script>
     document.addEventListener(type, (e) => relataEvents.push([e.target.id, type, e.detail]));
   }
 </script>"""
-
-
-class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-@contextmanager
-def static_site(folder: Path) -> Iterator[str]:
-    """The origin of a plain HTTP server (another port than the service's) serving `folder`."""
-    handler = functools.partial(_QuietHandler, directory=str(folder))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 def _page(blocks: str, script: str) -> str:
