@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
@@ -13,9 +14,10 @@ from tqdm import tqdm
 
 from service.database import DATABASE_FILE, Database, default_url
 from service.editorial import Snapshot, build_snapshot
+from service.events_store import article_clicks
 from service.ingest import Articles
 from service.overrides import Overrides
-from service.schema import IngestedArticle
+from service.schema import ArticleCount, IngestedArticle
 from training import artifact, registry, signing
 from training.pipeline import Source
 from training.settings import TrainSettings
@@ -39,6 +41,7 @@ ARCHIVES = click.option(
 SETTINGS = click.option(
     "--set", "pairs", multiple=True, metavar="NAME=VALUE", help="Override a training setting."
 )
+CLICKS_KEPT = timedelta(days=365)  # older clicks weigh next to nothing for popularity
 DATABASE = click.option(
     "--database-url",
     envvar="RELATA_DATABASE_URL",
@@ -143,7 +146,10 @@ def training_source(archives: tuple[Path, ...], models_dir: Path, url: str) -> S
         if not inspect(target.engine).has_table(IngestedArticle.__tablename__):
             return Source(archives)  # a database never migrated holds nothing ingested
         ingested, deleted = Articles(target).everything()
-    return Source(archives, tuple(ingested), deleted)
+        clicks = ()
+        if inspect(target.engine).has_table(ArticleCount.__tablename__):
+            clicks = article_clicks(target, datetime.now(UTC).date() - CLICKS_KEPT)
+    return Source(archives, tuple(ingested), deleted, clicks)
 
 
 DASK = click.option(

@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime
 from typing import Any, NamedTuple
 
 import orjson
-from sqlalchemy import Table
+from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -138,3 +138,14 @@ class EventCounters:
                 with self._lock:
                     _merge(self._lists, lists)
                     _merge(self._articles, articles)
+
+
+def article_clicks(database: Database, since: date) -> tuple[tuple[str, str, int], ...]:
+    """(ISO day, slug, clicks) for every article clicked since `since`, for training's
+    popularity tie-breaker."""
+    query = select(ArticleCount.day, ArticleCount.slug, ArticleCount.clicks).where(
+        ArticleCount.day >= since, ArticleCount.clicks > 0
+    )
+    with database.session() as session:
+        rows = session.execute(query).all()
+    return tuple((day.isoformat(), slug, clicks) for day, slug, clicks in rows)
