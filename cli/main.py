@@ -31,6 +31,7 @@ from relata.cli.options import (
     training_options,
     training_source,
 )
+from relata.cli.stats import stats_command
 
 # The commands import what they use when they run (see `relata.cli.options`).
 
@@ -42,7 +43,7 @@ def main() -> None:
 
 
 for command in (db, tokens, overrides, retrain, schedule, promote, rollback, publish,
-                list_models, evaluate_command, ingest):  # fmt: skip
+                list_models, evaluate_command, ingest, stats_command):  # fmt: skip
     main.add_command(command)
 
 
@@ -115,8 +116,23 @@ def train(
 @click.option(
     "--limit", type=click.IntRange(1, 50), default=6, show_default=True, help="Cards per article."
 )
-def export(models_dir: Path, database_url: str, out: click.utils.LazyFile, limit: int) -> None:
-    """Write every article's related cards, one JSON object per line, as the API serves them."""
+@click.option(
+    "--static",
+    "static_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Instead, write DIR/<slug>.json, DIR/<slug>.html and DIR/embed.js with the API's "
+    "bytes, rewriting only files that changed.",
+)
+def export(
+    models_dir: Path,
+    database_url: str,
+    out: click.utils.LazyFile,
+    limit: int,
+    static_dir: Path | None,
+) -> None:
+    """Write every article's related cards, one JSON object per line, as the API serves them
+    (or, with --static, as files for a static host)."""
     import orjson
 
     from relata.artifact import signing
@@ -126,8 +142,20 @@ def export(models_dir: Path, database_url: str, out: click.utils.LazyFile, limit
     from relata.service.params import parse_query
     from relata.service.related import related_items
     from relata.service.settings import from_environment
+    from relata.service.static_export import export_static
 
     model = live_model(models_dir)
+    if static_dir is not None:
+        if database_url:
+            with open_database(models_dir, database_url):
+                pass  # a bad URL is one line here, not a traceback from the service
+        try:
+            report = export_static(models_dir, database_url, static_dir, limit)
+        except (OSError, ValueError) as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"{report.written} files written, {report.unchanged} unchanged, "
+                   f"{len(report.skipped or ())} articles not served, in {static_dir}")  # fmt: skip
+        return
     snapshot = overrides_snapshot(models_dir, database_url) or Snapshot()
     extras = ModelExtras(models_dir, signing.environment_key())
     overlay = OverlayCache(extras).build(model, snapshot)

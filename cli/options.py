@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -39,6 +40,7 @@ ARCHIVES = click.option(
 SETTINGS = click.option(
     "--set", "pairs", multiple=True, metavar="NAME=VALUE", help="Override a training setting."
 )
+CLICKS_KEPT = timedelta(days=365)  # older clicks weigh next to nothing for popularity
 DATABASE = click.option(
     "--database-url",
     envvar="RELATA_DATABASE_URL",
@@ -155,8 +157,9 @@ def training_source(archives: tuple[Path, ...], models_dir: Path, url: str) -> S
     there)."""
     from sqlalchemy import inspect
 
+    from relata.service.events_store import article_clicks
     from relata.service.ingest import Articles
-    from relata.service.schema import IngestedArticle
+    from relata.service.schema import ArticleCount, IngestedArticle
     from relata.training.pipeline import Source
 
     if _no_database(models_dir, url):
@@ -165,7 +168,10 @@ def training_source(archives: tuple[Path, ...], models_dir: Path, url: str) -> S
         if not inspect(target.engine).has_table(IngestedArticle.__tablename__):
             return Source(archives)  # a database never migrated holds nothing ingested
         ingested, deleted = Articles(target).everything()
-    return Source(archives, tuple(ingested), deleted)
+        clicks = ()
+        if inspect(target.engine).has_table(ArticleCount.__tablename__):
+            clicks = article_clicks(target, datetime.now(UTC).date() - CLICKS_KEPT)
+    return Source(archives, tuple(ingested), deleted, clicks)
 
 
 DASK = click.option(

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import orjson
 from flask import Blueprint, Flask, Response, current_app, request
 
+from relata.service import ab
 from relata.service.editorial import EditorialCache, Snapshot
 from relata.service.errors import ApiError
 from relata.service.model_store import Model, ModelStore, OverlayCache
@@ -57,35 +58,54 @@ def _cacheable(body: bytes | None, etag: str, mimetype: str = "application/json"
     return Response(body, mimetype=mimetype, headers=headers)
 
 
-# Renders one related list: (model, its entries, the query) -> the response body.
-Render = Callable[[Model, list[Entry], RelatedQuery], bytes]
+# Renders one related list: (model, its entries, the query, its rid) -> the response body.
+Render = Callable[[Model, list[Entry], RelatedQuery, str], bytes]
 
 
-def cacheable_list(slug: str, render: Render, mimetype: str) -> Response:
+def serving_model(slug: str) -> tuple[Model, str]:
+    """The model serving `slug`'s list in this request and its variant (see `service.ab`):
+    an experiment's version when one runs and knows the article, else the live model."""
+    visitor = request.args.get("visitor")
+    if visitor is not None and not ab.VISITOR.fullmatch(visitor):
+        raise ApiError(400, "bad_parameter", "visitor: must be 1 to 64 letters, digits, - or _")
+    experiment: ab.Experiment | None = current_app.extensions.get("relata.experiment")
+    picked = experiment.pick(slug, visitor) if experiment else None
+    if picked is not None and slug in picked[0].rows:
+        return picked
+    return live_model(), ab.LIVE
+
+
+def cacheable_list(slug: str, render: Render, mimetype: str, salt: str = "") -> Response:
     """The related list of `slug` in the request's query, rendered by `render`, with the
-    ETag and Cache-Control every format of a list shares (304 when If-None-Match matches)."""
-    model, snapshot = live_model(), _snapshot()
+    ETag and Cache-Control every format of a list shares (304 when If-None-Match matches);
+    `salt` joins the ETag for what else shapes the body (a format's template)."""
+    (model, variant), snapshot = serving_model(slug), _snapshot()
     overlay = live_overlay(model, snapshot)
     _check(model, snapshot, overlay, slug)
     query = parse_query(request.args if request.query_string else {}, current_app.config)
     editorial = snapshot.for_source(slug)
     # Ingested articles can change any list: while there are some, every change counts.
     tag = f"{model.version}.{editorial.version}" + (f".i{snapshot.revision}" if overlay else "")
+    tag += ("" if variant == ab.LIVE else f".{variant}") + salt
     # Weak comparison (RFC 9110 §13.1.2): caches may send the tag back as W/"…".
     if "HTTP_IF_NONE_MATCH" in request.environ and request.if_none_match.contains_weak(tag):
         return _cacheable(None, f'"{tag}"')
     entries = related_entries(model, slug, query, editorial, overlay)
-    return _cacheable(render(model, entries, query), f'"{tag}"', mimetype)
+    rid = ab.list_id(model.version, variant, slug)
+    return _cacheable(render(model, entries, query, rid), f'"{tag}"', mimetype)
 
 
 @bp.get("/v1/related/<slug>")
 def related(slug: str) -> Response:
     """Ranked related cards for one article."""
 
-    def render(model: Model, entries: list[Entry], query: RelatedQuery) -> bytes:
+    def render(model: Model, entries: list[Entry], query: RelatedQuery, rid: str) -> bytes:
         fallbacks = sum(entry.source == "fallback" for entry in entries)
-        return b'{"slug":%s,"model_version":%s,"items":%s,"fallbacks":%d}' % (
-            orjson.dumps(slug), orjson.dumps(model.version),
+        variant = rid.split(".")[1]
+        head = b'{"slug":%s,"model_version":%s,"variant":"%s","rid":%s,'
+        return head % (
+            orjson.dumps(slug), orjson.dumps(model.version), variant.encode(), orjson.dumps(rid)
+        ) + b'"items":%s,"fallbacks":%d}' % (
             items_json(model, entries, query.fields), fallbacks,
         )  # fmt: skip
 

@@ -11,6 +11,7 @@ from flask_cors import CORS
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from relata.service import (
+    ab,
     api,
     articles_api,
     background,
@@ -18,10 +19,12 @@ from relata.service import (
     editor_page,
     embed,
     errors,
+    events,
     fragment,
     metrics,
     ops,
     settings,
+    stats_api,
 )
 from relata.service.auth import EditorSessions, session_secret
 from relata.service.database import Database
@@ -76,17 +79,20 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # The database is only ever read in the background: it may hang.
     background.start(app, editorial.refresh, values["overrides_refresh_interval"], "overrides")
     background.start(app, store.load_current, values["reload_interval"], "models", at_once=False)
+    ab.init_app(app)
 
     if values["cors_origins"]:
         CORS(
             app,
-            resources={r"/v1/related*": {"origins": values["cors_origins"]}},
+            resources={r"/v1/(related|events)": {"origins": values["cors_origins"]}},
             methods=["GET", "POST"],
             expose_headers=["ETag"],
         )
     api.init_app(app)
     fragment.init_app(app)
     embed.init_app(app)
+    events.init_app(app)
+    stats_api.init_app(app)
     editor_api.init_app(app)
     articles_api.init_app(app)
     editor_page.init_app(app)

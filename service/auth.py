@@ -27,7 +27,10 @@ from relata.service.overrides import utcnow
 from relata.service.roles import ROLES
 from relata.service.schema import Token
 
-PUBLIC_PATHS = ("/v1/related", "/healthz", "/readyz", "/metrics", "/-/", "/openapi.json")
+PUBLIC_PATHS = (
+    "/v1/related", "/healthz", "/readyz", "/metrics", "/-/", "/openapi.json", "/embed.js",
+    "/v1/events",
+)  # fmt: skip
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 View = TypeVar("View", bound=Callable[..., Any])
 

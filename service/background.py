@@ -16,14 +16,21 @@ TICKERS = "relata.tickers"
 
 class Ticker:
     """Run `work` in a daemon thread every `interval` seconds until stopped (the first
-    time at once, or after one interval unless `at_once`)."""
+    time at once, or after one interval unless `at_once`; once more on `stop` if `final`,
+    for work that must not be lost, such as counters not yet written)."""
 
     def __init__(
-        self, work: Callable[[], object], interval: float, name: str, at_once: bool = True
+        self,
+        work: Callable[[], object],
+        interval: float,
+        name: str,
+        at_once: bool = True,
+        final: bool = False,
     ) -> None:
         self.work = work
         self.interval = max(interval, MIN_INTERVAL)
         self.at_once = at_once
+        self.final = final
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
@@ -37,6 +44,8 @@ class Ticker:
         self._stopped.set()
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(timeout)
+        if self.final:
+            self.work()
 
     def _run(self) -> None:
         if not self.at_once and self._stopped.wait(self.interval):
@@ -51,15 +60,21 @@ class Ticker:
 
 
 def start(
-    app: Flask, work: Callable[[], object], interval: float, name: str, at_once: bool = True
+    app: Flask,
+    work: Callable[[], object],
+    interval: float,
+    name: str,
+    at_once: bool = True,
+    final: bool = False,
 ) -> Ticker:
     """Run `work` every `interval` seconds for as long as `app` lives (see `stop`)."""
-    ticker = Ticker(work, interval, name, at_once).start()
+    ticker = Ticker(work, interval, name, at_once, final).start()
     app.extensions.setdefault(TICKERS, []).append(ticker)
     return ticker
 
 
 def stop(app: Flask) -> None:
-    """Stop every timer `app` started (tests; a server process just exits)."""
+    """Stop every timer `app` started (tests, a clean shutdown), running the `final` ones
+    once more."""
     for ticker in app.extensions.pop(TICKERS, []):
         ticker.stop()

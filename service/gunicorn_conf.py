@@ -74,6 +74,15 @@ def gunicorn_args(host: str, port: int, workers: int) -> list[str]:
             "--workers", str(workers)]  # fmt: skip
 
 
+def worker_exit(server: Any, worker: Any) -> None:
+    """A worker leaving cleanly (a restart, SIGTERM, a deploy) writes the event counts it
+    still holds, so none are lost."""
+    app = getattr(worker, "wsgi", None)
+    counters = app.extensions.get("relata.events") if app is not None else None
+    if counters is not None:
+        counters.flush()
+
+
 def child_exit(server: Any, worker: Any) -> None:
     """Drop a dead worker's live gauges from the metrics."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

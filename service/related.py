@@ -107,7 +107,7 @@ def _wanted(model: Model, entry: Entry, query: RelatedQuery, source_day: str | N
 
 
 def _project(item: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
-    return {name: item[name] for name in ("slug", *fields) if name in item}
+    return {name: item[name] for name in ("slug", "position", *fields) if name in item}
 
 
 def _current(model: Model, overlay: Overlay | None, slug: str) -> tuple[int, dict | None] | None:
@@ -266,18 +266,19 @@ def _why(model: Model, where: tuple[int, int] | None) -> bytes:
     return model.why[row * model.why_width + k] or b"null"
 
 
-def _item_json(model: Model, entry: Entry) -> bytes:
+def _item_json(model: Model, entry: Entry, position: int) -> bytes:
     card = model.cards.json(entry.row) if entry.card is None else orjson.dumps(entry.card)
     score = b"null" if entry.score is None else orjson.dumps(round(entry.score, 4))
     # The card's object, reopened to add the item's own fields.
-    return b'%s,"score":%s,"source":"%s","why":%s}' % (
-        card[:-1], score, entry.source.encode(), _why(model, entry.where)
+    return b'%s,"score":%s,"source":"%s","why":%s,"position":%d}' % (
+        card[:-1], score, entry.source.encode(), _why(model, entry.where), position
     )  # fmt: skip
 
 
 def items_json(model: Model, entries: list[Entry], fields: tuple[str, ...] | None) -> bytes:
-    """The cards of `entries` as a JSON array, cut to `fields` (plus slug) when given."""
-    items = [_item_json(model, entry) for entry in entries]
+    """The cards of `entries` as a JSON array, cut to `fields` (plus slug and position, which
+    clicks are attributed by) when given."""
+    items = [_item_json(model, entry, k) for k, entry in enumerate(entries, 1)]
     if fields is not None:
         items = [orjson.dumps(_project(orjson.loads(item), fields)) for item in items]
     return b"[" + b",".join(items) + b"]"

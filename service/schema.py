@@ -1,14 +1,25 @@
-"""Database tables: editors' overrides, their versions, the audit log and API tokens.
+"""Database tables: editors' overrides, their versions, the audit log, API tokens and
+readers' event counters.
 
 Overrides live apart from any model, keyed by slug, so they survive every retrain.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 GLOBAL = "*"  # the scope of blocks and unpublishing that apply to every list
@@ -111,3 +122,28 @@ class IngestedArticle(Base):
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     author: Mapped[str] = mapped_column(String(100))
     updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class ListCount(Base):
+    """Readers' impressions and clicks of related lists, per day, model version, variant
+    and card position (`POST /v1/events`, aggregated by each worker)."""
+
+    __tablename__ = "event_list_counts"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    model_version: Mapped[str] = mapped_column(String(64), primary_key=True)
+    variant: Mapped[str] = mapped_column(String(8), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    impressions: Mapped[int] = mapped_column(BigInteger, default=0)  # lists seen this long
+    clicks: Mapped[int] = mapped_column(BigInteger, default=0)  # cards followed here
+
+
+class ArticleCount(Base):
+    """Per day and article: lists seen on its page (views) and clicks that led to it."""
+
+    __tablename__ = "event_article_counts"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(200), primary_key=True)
+    views: Mapped[int] = mapped_column(BigInteger, default=0)
+    clicks: Mapped[int] = mapped_column(BigInteger, default=0)

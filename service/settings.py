@@ -16,6 +16,33 @@ def _origins(text: str) -> list[str]:
     return [origin.strip() for origin in text.split(",") if origin.strip()]
 
 
+def _flag(text: str) -> bool:
+    if text.strip().lower() in ("1", "true", "yes", "on"):
+        return True
+    if text.strip().lower() in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"needs true or false, got {text!r}")
+
+
+def _within(kind: type, low: float, high: float = float("inf")) -> Callable[[str], Any]:
+    """A parser of `kind` that refuses values outside [low, high]."""
+
+    def parse(text: str) -> Any:
+        value = kind(text)
+        if not low <= value <= high:
+            raise ValueError(f"{value} is outside its allowed range [{low:g}, {high:g}]")
+        return value
+
+    return parse
+
+
+def _version_pair(text: str) -> list[str]:
+    versions = _origins(text)
+    if versions and (len(versions) != 2 or versions[0] == versions[1]):
+        raise ValueError(f"needs two different model versions, V1,V2 (or nothing), got {text!r}")
+    return versions
+
+
 @dataclass(frozen=True)
 class Setting:
     """One service setting."""
@@ -119,6 +146,53 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("max_body_bytes", 1 << 20, "Largest request body accepted, in bytes.", int),
     Setting("log_level", "INFO", "Log level of the service's own messages."),
+    Setting(
+        "events",
+        True,
+        "Accept readers' impressions and clicks at `POST /v1/events` (false: 404, nothing "
+        "counted).",
+        _flag,
+    ),
+    Setting(
+        "events_flush_interval",
+        10.0,
+        "Seconds between each worker's writes of its event counters to the database (one "
+        "upsert; also on a clean shutdown), from 0.01 to 3600.",
+        _within(float, 0.01, 3600),
+    ),
+    Setting(
+        "events_per_minute",
+        120,
+        "Event requests one client address may send per minute to one worker (429 past it), "
+        "from 1 to 1000000.",
+        _within(int, 1, 1_000_000),
+    ),
+    Setting(
+        "events_max_bytes",
+        16384,
+        "Largest `POST /v1/events` body, in bytes (413 past it), from 256 to 1048576.",
+        _within(int, 256, 1 << 20),
+    ),
+    Setting(
+        "events_log",
+        "",
+        "Append-only file that also receives every accepted event as a JSON line (empty: "
+        "counters only).",
+    ),
+    Setting(
+        "ab_versions",
+        [],
+        "Two model versions `V1,V2` served side by side as variants `a` and `b` (empty: the "
+        "live model for everyone, variant `live`).",
+        _version_pair,
+    ),
+    Setting(
+        "ab_share",
+        0.5,
+        "Share of source articles (or visitors) assigned to variant `b` when `ab_versions` "
+        "is set, from 0 to 1.",
+        _within(float, 0, 1),
+    ),
 )
 
 

@@ -61,7 +61,10 @@ def served(models: Path, *args: str, workers: int = 2, **env: str) -> Iterator[s
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_until(lambda: process.poll() is not None or get_json(f"{base}/readyz")[0] == 200, 90)
+        # Starting (imports, gunicorn, loading) takes seconds, tens on a busy machine.
+        wait_until(
+            lambda: process.poll() is not None or get_json(f"{base}/readyz")[0] == 200, 90
+        )
         assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
         yield base
     finally:

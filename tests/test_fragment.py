@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import io
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 
+import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.conftest import make_token
+from tests.conftest import make_app, make_token
 from tests.corpus import HOSTILE_ARTICLE
 
 
@@ -98,7 +102,8 @@ def test_fragment_is_cached_like_the_json(client: FlaskClient) -> None:
     fragment = client.get("/v1/related/mars-rover-lands.html")
     listed = client.get("/v1/related/mars-rover-lands")
     etag = fragment.headers["ETag"]
-    assert etag.startswith('"') and etag == listed.headers["ETag"]
+    # The list's tag, plus the template's: either changing changes the fragment.
+    assert etag.startswith(listed.headers["ETag"][:-1] + ".h") and etag.endswith('"')
     assert fragment.headers["Cache-Control"] == listed.headers["Cache-Control"]
     assert "public, max-age=" in fragment.headers["Cache-Control"]
     for sent in (etag, f"W/{etag}", f'"other", {etag}'):
@@ -122,3 +127,23 @@ def test_fragment_errors_are_the_json_error_shape(client: FlaskClient) -> None:
         error = response.get_json()["error"]
         assert error["code"] == code and named in error["message"], (url, error)
     assert client.post("/v1/related/mars-rover-lands.html").status_code == 405
+
+
+def test_a_new_template_changes_the_fragment_etag(
+    models: Path, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = make_app(models, sqlite_url).test_client().get("/v1/related/mars-rover-lands.html")
+    opened = Flask.open_resource
+
+    def edited(self: Flask, resource: str, *args: object, **kwargs: object) -> object:
+        handle = opened(self, resource, *args, **kwargs)  # type: ignore[arg-type]
+        if resource != "templates/fragment.html":
+            return handle
+        with handle:
+            return io.BytesIO(handle.read() + b"<!-- a new release -->")
+
+    monkeypatch.setattr(Flask, "open_resource", edited)
+    after = make_app(models, sqlite_url).test_client().get("/v1/related/mars-rover-lands.html")
+    assert before.headers["ETag"] != after.headers["ETag"]
+    again = make_app(models, sqlite_url).test_client()
+    assert again.get("/v1/related/mars-rover-lands.html").headers["ETag"] == after.headers["ETag"]

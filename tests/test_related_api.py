@@ -20,6 +20,7 @@ CARD_KEYS = {
     "score",
     "source",
     "why",
+    "position",
 }
 
 
@@ -51,7 +52,7 @@ def test_limit_and_fields(client: FlaskClient) -> None:
     response = client.get("/v1/related/mars-rover-lands?limit=2&fields=title,score")
     items = response.get_json()["items"]
     assert len(items) == 2
-    assert all(set(item) == {"slug", "title", "score"} for item in items)
+    assert all(set(item) == {"slug", "position", "title", "score"} for item in items)
 
 
 def test_filters_apply_to_the_stored_list_and_still_fill(client: FlaskClient) -> None:

@@ -3,23 +3,20 @@ origin that includes it from `relata serve`, as a site would."""
 
 from __future__ import annotations
 
-import functools
 import json
 import shutil
-import threading
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Flask, request
 from flask.testing import FlaskClient
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 
-from tests.browser import chromium
+from tests.browser import chromium, static_site
 from tests.conftest import ROOT, make_token
 from tests.corpus import HOSTILE_ARTICLE
 from tests.serving import free_port, get_json, served, wait_until
@@ -33,26 +30,6 @@ WATCH = """<script>
     document.addEventListener(type, (e) => relataEvents.push([e.target.id, type, e.detail]));
   }
 </script>"""
-
-
-class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-@contextmanager
-def static_site(folder: Path) -> Iterator[str]:
-    """The origin of a plain HTTP server (another port than the service's) serving `folder`."""
-    handler = functools.partial(_QuietHandler, directory=str(folder))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 def _page(blocks: str, script: str) -> str:
@@ -227,3 +204,13 @@ def test_embed_js_is_served_cacheable(client: FlaskClient) -> None:
         assert again.headers["ETag"] == etag
         assert again.headers["Cache-Control"] == response.headers["Cache-Control"]
     assert client.get("/embed.js", headers={"If-None-Match": '"old"'}).status_code == 200
+
+
+def test_embed_js_never_opens_an_editor_session(app: Flask) -> None:
+    # Public like the lists: no cookie is unsigned for it, and none is ever set.
+    with app.test_request_context("/embed.js"):
+        assert app.session_interface.open_session(app, request).__class__.__name__ == (
+            "NullSession"
+        )
+    response = app.test_client().get("/embed.js", headers={"Cookie": "session=forged"})
+    assert response.status_code == 200 and "Set-Cookie" not in response.headers

@@ -36,6 +36,7 @@ from relata.training.neighbours import (
     rank_neighbours,
     search_recall,
 )
+from relata.training.popularity import break_ties, decayed_clicks, popularity_by_row
 from relata.training.provenance import library_versions
 from relata.training.settings import TrainSettings
 from relata.training.vectorizer_state import dump_state
@@ -53,6 +54,7 @@ class Source:
     archives: tuple[Path, ...]
     ingested: tuple[dict[str, Any], ...] = ()  # added or updated articles
     deleted: frozenset[str] = frozenset()
+    clicks: tuple[tuple[str, str, int], ...] = ()  # readers' (day, slug, clicks), for popularity
 
 
 @dataclass
@@ -177,6 +179,11 @@ def build_version(
     diversify(text, index, score, settings.diversity)
     cap = max(settings.hub_cap_min, math.ceil(settings.hub_cap_share * len(articles)))
     cap_hubs(index, score, cap)
+    if settings.popularity_weight and source.clicks:
+        today = datetime.now(UTC).date()
+        popular = decayed_clicks(source.clicks, today, settings.popularity_half_life_days)
+        popularity = popularity_by_row(popular, articles["slug"].tolist())
+        break_ties(index, score, popularity, settings.popularity_weight)
     mark = lap("hygiene", mark)
 
     cards = build_cards(articles, settings.excerpt_chars)

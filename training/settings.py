@@ -121,6 +121,15 @@ class TrainSettings:
     parallel_min_articles: int = _setting(
         5000, "Smaller archives are ranked in one process (workers cost more than they save)."
     )
+    popularity_weight: float = _setting(
+        0.0,
+        "Tie-breaker from readers' clicks (`POST /v1/events`, decayed with age): neighbours are "
+        "ordered by score + this × popularity (0 to 1, log scale), scores unchanged; at most "
+        "0.1, so relatedness always leads. 0 turns it off.",
+    )
+    popularity_half_life_days: float = _setting(
+        14.0, "Days after which a click counts half towards popularity."
+    )
     gate_max_row_drop: float = _setting(
         0.10, "Retrain gate: most the article count may fall versus the live model (share)."
     )
@@ -243,6 +252,8 @@ RANGES: dict[str, Range | frozenset[Any]] = {
     "chunk_size": COUNT,
     "n_jobs": Range(-1),  # -1 = all cores; 0 is refused below
     "parallel_min_articles": SIZE,
+    "popularity_weight": Range(0, 0.1),
+    "popularity_half_life_days": POSITIVE,
     "gate_max_row_drop": SHARE,
     "gate_max_coverage_drop": SHARE,
     "gate_max_hub_share": SHARE,

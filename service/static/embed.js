@@ -6,6 +6,16 @@
  * body that is not the list) nothing is rendered and the element keeps what it held.
  * Each element then gets a `relata:load` or `relata:error` event (bubbling), for sites
  * that want to react, e.g. show a heading only when there are cards.
+ *
+ * Attribution: once at least half of a list is on screen (IntersectionObserver) the widget
+ * reports one impression, and a followed card reports a click, each with the list's `rid`
+ * and the card's position, by navigator.sendBeacon to POST v1/events (a text/plain body,
+ * so no preflight, and it survives the page being left). `data-relata-events` names
+ * another service for them, or "off".
+ *
+ * Static mode (`data-relata-static` on the script or a block): lists are read from
+ * `<base><slug>.json` as `relata export --static` writes them; events then go only where
+ * `data-relata-events` says.
  */
 (() => {
   "use strict";
@@ -43,12 +53,74 @@
     return absolute.endsWith("/") ? absolute : `${absolute}/`;
   }
 
-  function listUrl(element, slug) {
-    const url = new URL(`v1/related/${encodeURIComponent(slug)}`, baseUrl(element));
+  /** The element's or the script's value of `name`, else null. */
+  function setting(element, name) {
+    if (element.hasAttribute(name)) return element.getAttribute(name);
+    return script && script.hasAttribute(name) ? script.getAttribute(name) : null;
+  }
+
+  function isStatic(element) {
+    return setting(element, "data-relata-static") !== null;
+  }
+
+  function limitOf(element) {
     const limit = element.getAttribute("data-limit");
-    if (limit && /^[0-9]+$/.test(limit)) url.searchParams.set("limit", limit);
+    return limit && /^[0-9]+$/.test(limit) ? Number(limit) : null;
+  }
+
+  function listUrl(element, slug) {
+    if (isStatic(element)) return new URL(`${encodeURIComponent(slug)}.json`, baseUrl(element)).href;
+    const url = new URL(`v1/related/${encodeURIComponent(slug)}`, baseUrl(element));
+    const limit = limitOf(element);
+    if (limit) url.searchParams.set("limit", String(limit));
     url.searchParams.set("fields", FIELDS);
+    const visitor = setting(element, "data-visitor");
+    if (visitor) url.searchParams.set("visitor", visitor);
     return url.href;
+  }
+
+  /** Where this block's events go: data-relata-events (a service's base URL, or "off"),
+   * else the service the list came from; nowhere for a static list without one. */
+  function eventsUrl(element) {
+    const named = setting(element, "data-relata-events");
+    if (named === "off") return null;
+    if (!named && isStatic(element)) return null;
+    const base = named ? new URL(named, document.baseURI).href : baseUrl(element);
+    return new URL("v1/events", base.endsWith("/") ? base : `${base}/`).href;
+  }
+
+  function report(url, events) {
+    const body = JSON.stringify({ events });
+    try {
+      if (navigator.sendBeacon && navigator.sendBeacon(url, body)) return;
+      fetch(url, { method: "POST", body, keepalive: true, mode: "no-cors", credentials: "omit" });
+    } catch {
+      // Counting must never disturb the page.
+    }
+  }
+
+  /** One impression when at least half the list is first on screen, one click per card
+   * followed (a click, or a middle click that opens it elsewhere). */
+  function attribute(element, list, body, items) {
+    const url = eventsUrl(element);
+    if (!url || typeof body.rid !== "string" || typeof body.slug !== "string") return;
+    const base = { rid: body.rid, slug: body.slug };
+    if ("IntersectionObserver" in window) {
+      const observer = new IntersectionObserver((entries) => {
+        if (!entries.some((entry) => entry.isIntersecting)) return;
+        observer.disconnect();
+        report(url, [{ type: "impression", ...base, position: items.length }]);
+      }, { threshold: 0.5 });
+      observer.observe(list);
+    }
+    items.forEach((item, index) => {
+      const link = list.children[index] && list.children[index].querySelector("a");
+      if (!link || typeof item.slug !== "string") return;
+      const position = Number.isInteger(item.position) ? item.position : index + 1;
+      const click = () => report(url, [{ type: "click", ...base, target: item.slug, position }]);
+      link.addEventListener("click", click);
+      link.addEventListener("auxclick", (event) => { if (event.button === 1) click(); });
+    });
   }
 
   /** `value` as an absolute http(s) URL, else null. */
@@ -125,15 +197,18 @@
       if (!body || !Array.isArray(body.items) || !body.items.every(isCard)) {
         throw new Error("not a related list");
       }
-      if (body.items.length) {
+      // A static file holds the export's --limit cards: the block may want fewer.
+      const items = isStatic(element) ? body.items.slice(0, limitOf(element) || undefined) : body.items;
+      if (items.length) {
         const list = document.createElement("ul");
         list.className = "relata";
         list.setAttribute("aria-label", element.getAttribute("data-label") || "Related articles");
-        for (const item of body.items) list.appendChild(card(item));
+        for (const item of items) list.appendChild(card(item));
         addStyles();
         element.replaceChildren(list); // one write: the block appears whole, once
+        attribute(element, list, body, items);
       }
-      announce(element, "relata:load", { count: body.items.length });
+      announce(element, "relata:load", { count: items.length });
     } catch (error) {
       announce(element, "relata:error", { reason: String((error && error.message) || error) });
     }
