@@ -45,7 +45,7 @@ CONFIG = {
             # Writes may refuse schema-valid bodies for what a schema cannot say: a
             # stale version (412), an override already there, an article related to
             # itself, an expiry in the past (400), a slug no model has (404).
-            "include-method": ["POST", "PUT", "DELETE"],
+            "include-method": ["POST", "PUT", "PATCH", "DELETE"],
             "include-path-regex": "^/v1/(overrides|blocks|articles)",
             "checks": {
                 "positive_data_acceptance": {
