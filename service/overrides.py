@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -195,12 +195,14 @@ class Overrides:
             return [entry.as_dict() for entry in session.scalars(query)]
 
     def history(self, slug: str, limit: int) -> list[dict[str, Any]]:
-        """The newest changes to one article's list, and to the article everywhere (its
-        global block or unpublishing)."""
-        about = or_(
-            AuditEntry.scope == slug, and_(AuditEntry.scope == GLOBAL, AuditEntry.target == slug)
+        """The newest changes that shaped one article's list: its own overrides, and the
+        blocks and unpublishing that apply everywhere (this list included)."""
+        query = (
+            select(AuditEntry)
+            .where(AuditEntry.scope.in_((slug, GLOBAL)))
+            .order_by(AuditEntry.id.desc())
+            .limit(limit)
         )
-        query = select(AuditEntry).where(about).order_by(AuditEntry.id.desc()).limit(limit)
         with self.database.session() as session:
             return [entry.as_dict() for entry in session.scalars(query)]
 
