@@ -3,6 +3,7 @@ newest first, with the number of matches."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -56,8 +57,8 @@ def parse_search(args: Mapping[str, str]) -> SearchQuery:
                        error)  # fmt: skip
 
 
-def _matches(card: dict[str, Any], query: SearchQuery, needle: str) -> bool:
-    if needle and needle not in card["slug"] and needle not in card["title"].casefold():
+def _matches(card: dict[str, Any], query: SearchQuery, needle: re.Pattern[str] | None) -> bool:
+    if needle and not (needle.search(card["title"]) or needle.search(card["slug"])):
         return False
     if query.category and (card["category"] or "").casefold() != query.category.casefold():
         return False
@@ -71,7 +72,8 @@ def search(cards: Iterable[dict[str, Any]], query: SearchQuery) -> SearchResult:
     """Every card matching `query`, counted; the newest SHOWN_RESULTS of them returned."""
     if not query.asked or query.error:
         return SearchResult()
-    needle = query.text.casefold()
+    # At the start of a word: "election" finds "Election Day", not "Jury Selection".
+    needle = re.compile(rf"\b{re.escape(query.text)}", re.IGNORECASE) if query.text else None
     found = [card for card in cards if _matches(card, query, needle)]
     # Undated articles last: an editor looks for recent news first.
     found.sort(key=lambda card: card["published_at"] or "", reverse=True)

@@ -40,6 +40,8 @@ def test_search_counts_matches_and_filters_by_category_and_date(editor: FlaskCli
     page = editor.get("/editor?q=recipe&from=2024-01-01&to=2024-12-31").get_data(as_text=True)
     assert "1 article matches." in page and _results(page) == ["sourdough-bread-recipe"]
     assert "No article matches." in editor.get("/editor?q=no-such-words").get_data(as_text=True)
+    # Text matches at the start of a word: "ead" is inside "bread", never a word's start.
+    assert "No article matches." in editor.get("/editor?q=ead").get_data(as_text=True)
 
 
 @pytest.mark.parametrize(
