@@ -151,6 +151,20 @@ def remove_override(slug: str, target: str, principal: Principal) -> Response:
     return _changed(slug, model)
 
 
+@bp.patch("/v1/overrides/<slug>/<target>")
+@requires("editor")
+def move(slug: str, target: str, principal: Principal) -> Response:
+    """Move `target` to a position in this article's list; no other override changes."""
+    expected, model, body = _expected_version(), live_model(), _body()
+    source = _known(model, slug, "slug")
+    target = _known(model, target, "target")
+    if target == source:
+        raise ApiError(400, "self_link", "an article cannot be related to itself")
+    new = NewOverride("pin", target, _reason(body), _position(body), _expiry(body))
+    _cache().overrides.move(source, expected, principal.name, new)
+    return _changed(source, model)
+
+
 @bp.put("/v1/overrides/<slug>/order")
 @requires("editor")
 def reorder(slug: str, principal: Principal) -> Response:

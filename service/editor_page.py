@@ -8,8 +8,8 @@ that token too, and every page forbids framing and scripts from anywhere but her
 from __future__ import annotations
 
 import secrets
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from flask import (
     Blueprint,
@@ -27,17 +27,19 @@ from relata import artifact
 from relata.artifact import registry
 from relata.service.api import live_model, live_overlay
 from relata.service.auth import digest, principal_for, same_secret
+from relata.service.editor_search import SHOWN_RESULTS, categories, parse_search, search
+from relata.service.editor_view import annotate, history_lines
 from relata.service.editorial import EditorialCache
 from relata.service.errors import ApiError
 from relata.service.model_store import Model
 from relata.service.params import parse_query
-from relata.service.related import related_items
+from relata.service.related import NO_OVERRIDES, card_for, related_items
 from relata.service.schema import GLOBAL
 from relata.service.stale import stale_overrides
 
 bp = Blueprint("editor_page", __name__, url_prefix="/editor")
-SEARCH_RESULTS = 20
-SHOWN_CARDS = 12
+CANDIDATES = 8  # the model's next picks shown below what readers see, to pull in
+HISTORY = 30  # newest audit entries shown on an article's page
 # Card images come from the site's own CDN, wherever that is; nothing else may load.
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' https: http: data:; "
@@ -66,26 +68,26 @@ def _signed_in() -> bool:
     )
 
 
-def _search(model: Model, text: str) -> list[dict[str, Any]]:
-    needle = text.casefold().strip()
-    if not needle:
-        return []
-    found = []
-    for card in model.cards:
-        if needle in card["slug"] or needle in card["title"].casefold():
-            found.append(card)
-            if len(found) == SEARCH_RESULTS:
-                break
-    return found
+def _categories(model: Model) -> list[str]:
+    """The live model's categories, read once per version (a walk over every card)."""
+    kept = current_app.extensions.get("relata.editor_categories")
+    if kept is None or kept[0] != model.version:
+        kept = (model.version, categories(model.cards))
+        current_app.extensions["relata.editor_categories"] = kept
+    return kept[1]
 
 
 @bp.get("")
-def home() -> str | Response:
-    """The login form, or the article search."""
+def home() -> str | Response | tuple[str, int]:
+    """The login form, or the article search (text, category, dates; counted)."""
     if not _signed_in():
         return render_template("editor/login.html", csrf=_csrf())
-    query = request.args.get("q", "")
-    return render_template("editor/search.html", query=query, results=_search(live_model(), query))
+    model, query = live_model(), parse_search(request.args)
+    page = render_template(
+        "editor/search.html", query=query, result=search(model.cards, query),
+        categories=_categories(model), shown=SHOWN_RESULTS,
+    )  # fmt: skip
+    return (page, 400) if query.error else page
 
 
 @bp.post("/login")
@@ -127,22 +129,32 @@ def article(slug: str) -> str | Response:
     cache.refresh()  # editors see their own change at once, whichever worker answers
     snapshot = cache.snapshot
     config = current_app.config
-    query = parse_query({"limit": min(SHOWN_CARDS, config["MAX_LIMIT"])}, config)
+    shown = config["DEFAULT_LIMIT"]
+    query = parse_query({"limit": min(shown + CANDIDATES, config["MAX_LIMIT"])}, config)
     overlay = live_overlay(model, snapshot)
-    cards = related_items(model, slug, query, snapshot.for_source(slug), overlay)
+    items = related_items(model, slug, query, snapshot.for_source(slug), overlay)
+    alone = related_items(model, slug, replace(query, fallbacks=False), NO_OVERRIDES, overlay)
     version, rows = cache.overrides.state(slug)
     global_version, global_rows = cache.overrides.state(GLOBAL)
     stale = stale_overrides(rows, model, snapshot.unpublished)
+
+    def title(target: str) -> str:
+        card = card_for(model, overlay, target)
+        return card["title"] if card else target
+
     return render_template(
         "editor/article.html",
         source=model.cards[row],
-        cards=cards,
+        cards=annotate(model.cards[row], items, [item["slug"] for item in alone]),
+        shown=shown,
         unpublished=slug in snapshot.unpublished,
-        overrides=[{**r.as_dict(), "stale": stale.get(r.id)} for r in rows],
+        overrides=[{**r.as_dict(), "title": title(r.target), "stale": stale.get(r.id)}
+                   for r in rows],
         version=version,
         global_version=global_version,
-        global_rows=[r.as_dict() for r in global_rows],
-    )
+        global_rows=[{**r.as_dict(), "title": title(r.target)} for r in global_rows],
+        history=history_lines(cache.overrides.history(slug, HISTORY), title),
+    )  # fmt: skip
 
 
 @bp.get("/models")

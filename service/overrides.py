@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from relata.service.database import Database
 from relata.service.errors import ApiError
-from relata.service.schema import REVISION, AuditEntry, Override, Scope
+from relata.service.schema import GLOBAL, REVISION, AuditEntry, Override, Scope
 
 SCOPED_KINDS = ("pin", "block")
 GLOBAL_KINDS = ("block", "unpublish")
@@ -130,7 +130,9 @@ class Overrides:
         self, scope: str, expected: int, actor: str, targets: Sequence[str], reason: str,
         expires_at: datetime | None,
     ) -> int:  # fmt: skip
-        """Replace the scope's pins by `targets` at positions 1, 2, …; blocks stay."""
+        """Make `targets` the pins at positions 1, 2, …; blocks stay. A pin already at its
+        new position is left as it is (its reason, author and time are the editor's who
+        set it); the others are replaced."""
         with self.database.session() as session:
             version = _advance(session, scope, expected)
             current = _listing(session, scope)
@@ -139,16 +141,49 @@ class Overrides:
                 raise ApiError(
                     400, "duplicate", f"blocked here, cannot be ordered: {sorted(blocked)}"
                 )
-            before = [o.as_dict() for o in current if o.kind == "pin"]
-            session.execute(delete(Override).where(Override.scope == scope, Override.kind == "pin"))
+            wanted = {target: position for position, target in enumerate(targets, start=1)}
+            pins = [o for o in current if o.kind == "pin"]
+            before = [o.as_dict() for o in pins]
+            kept = {o.target for o in pins if wanted.get(o.target) == o.position}
+            for pin in pins:
+                if pin.target not in kept:
+                    session.delete(pin)
+            session.flush()  # the unique (scope, target) constraint sees the deletes first
             now = utcnow()
-            for position, target in enumerate(targets, start=1):
-                session.add(Override(scope=scope, kind="pin", target=target, position=position,
-                                     author=actor, reason=reason, created_at=now,
-                                     expires_at=expires_at))  # fmt: skip
+            for target, position in wanted.items():
+                if target not in kept:
+                    session.add(Override(scope=scope, kind="pin", target=target,
+                                         position=position, author=actor, reason=reason,
+                                         created_at=now, expires_at=expires_at))  # fmt: skip
             session.flush()
             after = [o.as_dict() for o in _listing(session, scope) if o.kind == "pin"]
             record_audit(session, actor, "reorder", scope, None, before, after)
+            return version
+
+    def move(self, scope: str, expected: int, actor: str, new: NewOverride) -> int:
+        """Put `new.target` at `new.position`: its pin moves there, or a pin is made.
+        Nothing else changes: another pin at that position is an error, not displaced."""
+        with self.database.session() as session:
+            version = _advance(session, scope, expected)
+            current = _listing(session, scope)
+            mine = next((o for o in current if o.target == new.target), None)
+            if mine is not None and mine.kind != "pin":
+                message = f"{new.target!r} is blocked here: unblock it first"
+                raise ApiError(400, "duplicate", message)
+            taken = next((o for o in current if o.position == new.position and o is not mine), None)
+            if taken is not None:
+                raise ApiError(
+                    400, "duplicate", f"position {new.position} is pinned to {taken.target!r} "
+                    f"by {taken.author}: move or remove that pin first",
+                )  # fmt: skip
+            before = mine.as_dict() if mine is not None else None
+            if mine is None:
+                mine = Override(scope=scope, kind="pin", target=new.target)
+                session.add(mine)
+            mine.position, mine.author, mine.reason = new.position, actor, new.reason
+            mine.created_at, mine.expires_at = utcnow(), new.expires_at
+            session.flush()
+            record_audit(session, actor, "move", scope, new.target, before, mine.as_dict())
             return version
 
     def audit(self, scope: str | None, limit: int) -> list[dict[str, Any]]:
@@ -156,6 +191,18 @@ class Overrides:
         query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
         if scope is not None:
             query = query.where(AuditEntry.scope == scope)
+        with self.database.session() as session:
+            return [entry.as_dict() for entry in session.scalars(query)]
+
+    def history(self, slug: str, limit: int) -> list[dict[str, Any]]:
+        """The newest changes that shaped one article's list: its own overrides, and the
+        blocks and unpublishing that apply everywhere (this list included)."""
+        query = (
+            select(AuditEntry)
+            .where(AuditEntry.scope.in_((slug, GLOBAL)))
+            .order_by(AuditEntry.id.desc())
+            .limit(limit)
+        )
         with self.database.session() as session:
             return [entry.as_dict() for entry in session.scalars(query)]
 

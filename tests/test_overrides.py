@@ -32,7 +32,7 @@ class Editor:
              scope_url: str | None = None):  # fmt: skip
         if version is None:
             version = self.version(
-                scope_url or url.rsplit("/", 1)[0] if method == "DELETE" else url
+                scope_url or (url.rsplit("/", 1)[0] if method == "DELETE" else url)
             )
         headers = {**self.headers, "If-Match": f'"{version}"'}
         return self.client.open(url, method=method, json=body, headers=headers)
@@ -104,6 +104,84 @@ def test_reorder_sets_the_top_of_the_list(client: FlaskClient, editor: Editor) -
     assert response.status_code == 200, response.get_json()
     items = _items(client, query="limit=4")
     assert [i["slug"] for i in items[:3]] == order and items[3]["source"] == "model"
+
+
+def _pins(client: FlaskClient, editor: Editor) -> dict[str, dict]:
+    overrides = client.get(f"/v1/overrides/{SOURCE}", headers=editor.headers).get_json()
+    return {o["target"]: o for o in overrides["overrides"] if o["kind"] == "pin"}
+
+
+def _move(editor: Editor, target: str, position: int, reason: str = "moved"):
+    body = {"position": position, "reason": reason}
+    url = f"/v1/overrides/{SOURCE}"
+    return editor.send("PATCH", f"{url}/{target}", body, scope_url=url)
+
+
+def test_a_move_changes_only_the_moved_card(client: FlaskClient, database_url: str) -> None:
+    alice = Editor(client, make_token(database_url, "editor", name="alice"))
+    bob = Editor(client, make_token(database_url, "editor", name="bob"))
+    assert alice.pin(SOURCE, "tennis-open-final", 1).status_code == 200
+    before, pinned = _slugs(client, query="limit=6"), _pins(client, alice)
+    moved = before[4]
+    response = _move(bob, moved, 2, "lead story")
+    assert response.status_code == 200, response.get_json()
+    # The moved card takes position 2; every other card keeps its order around it.
+    assert _slugs(client, query="limit=6") == [before[0], moved, *before[1:4], before[5]]
+    after = _pins(client, alice)
+    assert after["tennis-open-final"] == pinned["tennis-open-final"]  # reason, author, time
+    assert (after[moved]["position"], after[moved]["author"], after[moved]["reason"]) == (
+        2, "bob", "lead story"
+    )  # fmt: skip
+
+    # Moving a pin moves that pin alone; a position another pin holds is refused.
+    assert _move(bob, "tennis-open-final", 3).status_code == 200
+    assert _pins(client, alice)[moved] == after[moved]
+    refused = _move(bob, "tennis-open-final", 2)
+    assert refused.status_code == 400 and refused.get_json()["error"]["code"] == "duplicate"
+    assert "pinned to" in refused.get_json()["error"]["message"]
+    entries = client.get(f"/v1/audit?scope={SOURCE}", headers=bob.headers).get_json()["entries"]
+    assert [(e["action"], e["target"]) for e in entries[:2]] == [
+        ("move", "tennis-open-final"), ("move", moved)
+    ]  # fmt: skip
+    assert entries[0]["before"]["position"] == 1 and entries[0]["after"]["position"] == 3
+
+
+@pytest.mark.parametrize(
+    ("target", "body", "status", "code"),
+    [
+        ("nope", {"position": 2, "reason": "x"}, 404, "unknown_slug"),
+        (SOURCE, {"position": 2, "reason": "x"}, 400, "self_link"),
+        ("tennis-open-final", {"position": 0, "reason": "x"}, 400, "bad_parameter"),
+        ("tennis-open-final", {"position": 2}, 400, "bad_parameter"),
+        ("pasta-sauce-recipe", {"position": 2, "reason": "x"}, 400, "duplicate"),
+    ],
+)
+def test_bad_moves_are_refused_and_change_nothing(
+    client: FlaskClient, editor: Editor, target: str, body: dict, status: int, code: str
+) -> None:
+    url = f"/v1/overrides/{SOURCE}"
+    editor.block(SOURCE, "pasta-sauce-recipe")
+    before = client.get(url, headers=editor.headers).get_json()
+    response = editor.send("PATCH", f"{url}/{target}", body, scope_url=url)
+    assert response.status_code == status and response.get_json()["error"]["code"] == code
+    assert client.get(url, headers=editor.headers).get_json() == before
+
+
+def test_reorder_leaves_pins_that_stay_in_place_alone(
+    client: FlaskClient, database_url: str
+) -> None:
+    alice = Editor(client, make_token(database_url, "editor", name="alice"))
+    bob = Editor(client, make_token(database_url, "editor", name="bob"))
+    alice.pin(SOURCE, "tennis-open-final", 1)
+    kept = _pins(client, alice)["tennis-open-final"]
+    url = f"/v1/overrides/{SOURCE}"
+    body = {"slugs": ["tennis-open-final", "mars-sample-return"], "reason": "second"}
+    assert bob.send("PUT", f"{url}/order", body, version=bob.version(url)).status_code == 200
+    pins = _pins(client, alice)
+    assert pins["tennis-open-final"] == kept
+    assert (pins["mars-sample-return"]["author"], pins["mars-sample-return"]["position"]) == (
+        "bob", 2
+    )  # fmt: skip
 
 
 def test_block_everywhere_and_unpublish(client: FlaskClient, editor: Editor) -> None:

@@ -46,7 +46,7 @@ CONFIG = {
             # stale version (412), an override already there, an article related to
             # itself, an expiry in the past (400), a slug no model has (404), an event
             # whose rid no list was served with (400).
-            "include-method": ["POST", "PUT", "DELETE"],
+            "include-method": ["POST", "PUT", "PATCH", "DELETE"],
             "include-path-regex": "^/v1/(overrides|blocks|articles|events)",
             "checks": {
                 "positive_data_acceptance": {
