@@ -17,8 +17,9 @@ from pathlib import Path
 from relata.artifact.packed import blob_file, offsets_file
 
 # 2: features.npz, feature_names.json; 3: why_*.npy, fallbacks.json; 4: packed cards,
-# feature names and why, slugs.json; 5: the vectoriser as plain data, not joblib
-FORMAT = 5
+# feature names and why, slugs.json; 5: the vectoriser as plain data, not joblib;
+# 6: categories, languages and publication times as packed columns
+FORMAT = 6
 MANIFEST = "manifest.json"
 VECTORIZER_FILE = "vectorizer.json"
 VECTORIZER_TERMS = "vectorizer_terms"  # packed table: every part's terms, part after part
@@ -27,6 +28,11 @@ INDEX_FILE = "neighbours_index.npy"
 SCORE_FILE = "neighbours_score.npy"
 CARDS = "cards"  # packed table: one JSON object per article
 SLUGS = "slugs"  # packed table: one UTF-8 slug per article
+# Packed columns the filters and the ingest overlay read instead of decoding cards:
+CATEGORIES = "categories"  # case-folded category ("" for none)
+LANGUAGES = "languages"  # language code
+PUBLISHED = "published"  # publication time as given, ISO 8601 ("" for undated)
+COLUMNS = (CATEGORIES, LANGUAGES, PUBLISHED)
 SLUG_KEYS_FILE = "slug_keys.npy"  # sorted slug keys, and the row of each
 SLUG_ROWS_FILE = "slug_rows.npy"
 FEATURES_FILE = "features.npz"
@@ -38,7 +44,8 @@ MODEL_FILES = (
     VECTORIZER_IDF_FILE, INDEX_FILE, SCORE_FILE, blob_file(CARDS), offsets_file(CARDS),
     blob_file(SLUGS), offsets_file(SLUGS), SLUG_KEYS_FILE, SLUG_ROWS_FILE,
     FEATURES_FILE, blob_file(NAMES), offsets_file(NAMES), blob_file(WHY), offsets_file(WHY),
-    FALLBACKS_FILE,
+    FALLBACKS_FILE, *(name for column in COLUMNS
+                      for name in (blob_file(column), offsets_file(column))),
 )  # fmt: skip
 
 

@@ -21,13 +21,16 @@ from relata.artifact import signing
 from relata.artifact.card_table import CardTable
 from relata.artifact.layout import (
     CARDS,
+    CATEGORIES,
     FALLBACKS_FILE,
     FEATURES_FILE,
     FORMAT,
     INDEX_FILE,
+    LANGUAGES,
     MANIFEST,
     MODEL_FILES,
     NAMES,
+    PUBLISHED,
     SCORE_FILE,
     SLUG_KEYS_FILE,
     SLUG_ROWS_FILE,
@@ -37,8 +40,8 @@ from relata.artifact.layout import (
     is_version,
     sha256_file,
 )  # fmt: skip
-from relata.artifact.packed import Packed, blob_file, offsets_file
-from relata.artifact.slug_index import SlugIndex, SlugList
+from relata.artifact.packed import Packed, TextColumn, blob_file, offsets_file
+from relata.artifact.slug_index import SlugIndex
 
 if TYPE_CHECKING:
     import scipy.sparse as sp
@@ -62,6 +65,11 @@ class LoadedModel:
     why_width: int = 0  # positions per row that have a `why`
     names: Sequence[bytes] = field(default=(), repr=False)  # feature names, JSON-encoded
     fallbacks: dict[str, Any] = field(default_factory=dict, repr=False)  # rows, newest first
+    # Per row, as filters read them: case-folded category ("" none), language code,
+    # publication time as given ("" undated). See `layout.COLUMNS`.
+    categories: Sequence[str] = field(default=(), repr=False)
+    languages: Sequence[str] = field(default=(), repr=False)
+    published: Sequence[str] = field(default=(), repr=False)
 
 
 def read_manifest(folder: Path, key: str = "") -> dict[str, Any]:
@@ -137,7 +145,10 @@ def load_model(folder: Path, key: str = "") -> LoadedModel:
     manifest = verify(folder, key)
     try:
         cards = CardTable(_packed(folder, CARDS))
-        slugs = SlugList(_packed(folder, SLUGS))
+        slugs = TextColumn(_packed(folder, SLUGS))
+        categories, languages, published = (
+            TextColumn(_packed(folder, name)) for name in (CATEGORIES, LANGUAGES, PUBLISHED)
+        )
         rows = SlugIndex(slugs, _mapped(folder / SLUG_KEYS_FILE), _mapped(folder / SLUG_ROWS_FILE))
         index = _mapped(folder / INDEX_FILE)
         score = _mapped(folder / SCORE_FILE)
@@ -146,12 +157,13 @@ def load_model(folder: Path, key: str = "") -> LoadedModel:
         fallbacks = json.loads((folder / FALLBACKS_FILE).read_text(encoding="utf-8"))
     except (ValueError, OSError) as exc:
         raise ArtifactError(f"{folder.name}: unreadable model file ({exc})") from None
-    sizes = {len(cards), len(slugs), index.shape[0], score.shape[0]}
+    sizes = {len(cards), len(slugs), index.shape[0], score.shape[0], len(categories),
+             len(languages), len(published)}  # fmt: skip
     if len(sizes) != 1 or index.shape != score.shape:
         raise ArtifactError(f"{folder.name}: neighbour table and cards disagree in size")
     return LoadedModel(
         manifest["version"], manifest, cards, index, score, rows, slugs,
-        why, len(why) // max(1, len(slugs)), names, fallbacks,
+        why, len(why) // max(1, len(slugs)), names, fallbacks, categories, languages, published,
     )  # fmt: skip
 
 

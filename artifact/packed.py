@@ -73,3 +73,23 @@ class Packed(Sequence[bytes]):
         if not 0 <= i < self._count:
             raise IndexError(i)
         return self._blob[self._starts[i] : self._starts[i + 1]].tobytes()
+
+
+class TextColumn(Sequence[str]):
+    """Row → text, decoded from a packed table of UTF-8 strings: a model's slugs, and the
+    columns filters read (category, language, publication time) without decoding a card."""
+
+    def __init__(self, packed: Packed) -> None:
+        self.packed = packed
+
+    def __len__(self) -> int:
+        return len(self.packed)
+
+    @overload
+    def __getitem__(self, row: int) -> str: ...
+    @overload
+    def __getitem__(self, row: slice) -> list[str]: ...
+    def __getitem__(self, row: int | slice) -> str | list[str]:
+        if isinstance(row, slice):
+            return [text.decode() for text in self.packed[row]]
+        return self.packed[row].decode()  # an int, or a numpy integer from a table

@@ -10,11 +10,10 @@ from __future__ import annotations
 import hashlib
 from bisect import bisect_left
 from collections.abc import Iterator, Mapping, Sequence
-from typing import overload
 
 import numpy as np
 
-from relata.artifact.packed import Packed
+from relata.artifact.packed import TextColumn
 
 
 def slug_key(slug: str) -> int:
@@ -30,29 +29,10 @@ def key_table(slugs: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     return keys[order], order.astype(np.int32)
 
 
-class SlugList(Sequence[str]):
-    """Row → slug, decoded from a packed table of UTF-8 slugs."""
-
-    def __init__(self, packed: Packed) -> None:
-        self.packed = packed
-
-    def __len__(self) -> int:
-        return len(self.packed)
-
-    @overload
-    def __getitem__(self, row: int) -> str: ...
-    @overload
-    def __getitem__(self, row: slice) -> list[str]: ...
-    def __getitem__(self, row: int | slice) -> str | list[str]:
-        if isinstance(row, slice):
-            return [slug.decode() for slug in self.packed[row]]
-        return self.packed[row].decode()  # an int, or a numpy integer from a table
-
-
 class SlugIndex(Mapping[str, int]):
     """Slug → row over `key_table`'s arrays and the slugs themselves."""
 
-    def __init__(self, slugs: SlugList, keys: np.ndarray, rows: np.ndarray) -> None:
+    def __init__(self, slugs: TextColumn, keys: np.ndarray, rows: np.ndarray) -> None:
         if not len(slugs) == len(keys) == len(rows):
             raise ValueError("slug index: keys, rows and slugs differ in length")
         self.slugs = slugs

@@ -11,7 +11,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,13 +21,16 @@ import orjson
 from relata.artifact import signing
 from relata.artifact.layout import (
     CARDS,
+    CATEGORIES,
     FALLBACKS_FILE,
     FEATURES_FILE,
     FORMAT,
     INDEX_FILE,
+    LANGUAGES,
     MANIFEST,
     MODEL_FILES,
     NAMES,
+    PUBLISHED,
     SCORE_FILE,
     SLUG_KEYS_FILE,
     SLUG_ROWS_FILE,
@@ -47,6 +50,16 @@ if TYPE_CHECKING:
 
 def _write_json(path: Path, value: Any) -> None:
     path.write_text(json.dumps(value, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+def columns(cards: Sequence[dict[str, Any]]) -> dict[str, list[str]]:
+    """The packed columns of a card table (see `layout.COLUMNS`): what filters and the
+    ingest overlay read per row without decoding a card."""
+    return {
+        CATEGORIES: [(card["category"] or "").casefold() for card in cards],
+        LANGUAGES: [card["language"] or "" for card in cards],
+        PUBLISHED: [card["published_at"] or "" for card in cards],
+    }
 
 
 def write_model(
@@ -80,6 +93,8 @@ def write_model(
         write_packed(tmp, CARDS, map(orjson.dumps, cards))
         slugs = [card["slug"] for card in cards]
         write_packed(tmp, SLUGS, (slug.encode() for slug in slugs))
+        for name, values in columns(cards).items():
+            write_packed(tmp, name, (value.encode() for value in values))
         keys, rows = key_table(slugs)
         np.save(tmp / SLUG_KEYS_FILE, keys)
         np.save(tmp / SLUG_ROWS_FILE, rows)

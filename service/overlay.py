@@ -69,8 +69,15 @@ def build_overlay(
     fresh = vectorizer.transform(new).astype(np.float32)
     matrix = sp.vstack([sp.diags(keep) @ features, fresh], format="csr")
     cards = build_cards(new, settings.excerpt_chars)
-    everyone = [*model.cards, *cards]
-    table = pd.DataFrame(everyone)[["slug", "category", "published_at", "language"]]
+    # The model's rows from its stored columns (no card decoded), then the new cards.
+    slugs = [*model.slugs, *(card["slug"] for card in cards)]
+    table = pd.DataFrame({
+        "slug": slugs,
+        "category": [*model.categories, *(card["category"] for card in cards)],
+        "published_at": [*(p or None for p in model.published),
+                         *(card["published_at"] for card in cards)],
+        "language": [*model.languages, *(card["language"] for card in cards)],
+    })  # fmt: skip
     signals = pair_signals(table, model.manifest.get("calibration", {}).get("category_bonus", 0.0))
     index, score = rank_block(matrix, np.arange(n, n + len(cards)), signals, settings)
 
@@ -78,7 +85,7 @@ def build_overlay(
     for offset, card in enumerate(cards):
         listed = index[offset] >= 0
         own[card["slug"]] = [
-            (everyone[j]["slug"], float(s))
+            (slugs[j], float(s))
             for j, s in zip(index[offset][listed], score[offset][listed], strict=True)
         ]
     # Where an ingested article scores into a stored top-K, it enters that list.

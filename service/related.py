@@ -71,10 +71,6 @@ def _day(card: dict[str, Any]) -> str | None:
     return published[:10] if published else None
 
 
-def _card(model: Model, entry: Entry) -> dict[str, Any]:
-    return model.cards[entry.row] if entry.card is None else entry.card
-
-
 def _slug(model: Model, entry: Entry) -> str:
     return model.slugs[entry.row] if entry.slug is None else entry.slug
 
@@ -89,15 +85,20 @@ def _wanted(model: Model, entry: Entry, query: RelatedQuery, source_day: str | N
         return False
     if not query.filtered:
         return True
-    card = _card(model, entry)
-    category = (card["category"] or "").casefold()
+    if entry.card is None:  # a model row: its stored columns, no card decoded
+        category = model.categories[entry.row]
+        language = model.languages[entry.row]
+        day = model.published[entry.row][:10] or None
+    else:
+        category = (entry.card["category"] or "").casefold()
+        language = entry.card.get("language")
+        day = _day(entry.card)
     if query.category and category not in query.category:
         return False
     if category in query.exclude_category:
         return False
-    if query.language and card.get("language") != query.language:
+    if query.language and language != query.language:
         return False
-    day = _day(card)
     if query.since and (day is None or day < query.since):
         return False
     if query.until and (day is None or day > query.until):

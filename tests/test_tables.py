@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from relata.artifact import slug_index
-from relata.artifact.packed import Packed, pack
-from relata.artifact.slug_index import SlugIndex, SlugList, key_table
+from relata.artifact.packed import Packed, TextColumn, pack
+from relata.artifact.slug_index import SlugIndex, key_table
 
 ITEMS = [b"", b"a", "é".encode(), b"", b"{\"slug\": \"x\"}"]
 
@@ -41,7 +41,7 @@ def test_packed_refuses_offsets_that_do_not_fit_the_blob(offsets: np.ndarray) ->
 
 def _index(slugs: list[str]) -> SlugIndex:
     keys, rows = key_table(slugs)
-    return SlugIndex(SlugList(Packed(*pack(s.encode() for s in slugs))), keys, rows)
+    return SlugIndex(TextColumn(Packed(*pack(s.encode() for s in slugs))), keys, rows)
 
 
 SLUGS = ["zeta", "alpha", "mid-story", "ünïcode-slug", "alpha-2"]
@@ -66,4 +66,4 @@ def test_slug_index_finds_every_row_and_nothing_else(
 def test_slug_index_refuses_tables_of_different_lengths() -> None:
     keys, rows = key_table(SLUGS)
     with pytest.raises(ValueError, match="differ in length"):
-        SlugIndex(SlugList(Packed(*pack([b"one"]))), keys, rows)
+        SlugIndex(TextColumn(Packed(*pack([b"one"]))), keys, rows)

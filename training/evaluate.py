@@ -54,7 +54,7 @@ def evaluate(model: LoadedModel, features: tuple[sp.csr_matrix, list[str]]) -> d
     listed = top[top >= 0]
     in_degree = np.bincount(listed, minlength=n) if n else np.zeros(0, dtype=int)
     hub = int(in_degree.argmax()) if n else 0
-    categories = [(card["category"] or "").casefold() for card in model.cards]
+    categories = list(model.categories)  # decoded once
     codes = {name: code for code, name in enumerate(sorted(set(categories) - {""}))}
     labels = np.array([codes.get(c, -1) for c in categories])
     matrix, names = features

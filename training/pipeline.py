@@ -19,6 +19,7 @@ import pandas as pd
 
 from relata import artifact
 from relata.artifact import registry
+from relata.artifact.writer import columns
 from relata.training import calibrate
 from relata.training.archive import Archive, RowError, load_archive
 from relata.training.cards import build_cards
@@ -190,7 +191,10 @@ def build_version(
     version = _new_version(archive.sha256, settings)
     slugs = articles["slug"].tolist()
     rows = {slug: row for row, slug in enumerate(slugs)}
-    in_memory = artifact.LoadedModel(version, {}, cards, index, score, rows, slugs)
+    # The columns' names are LoadedModel's field names.
+    in_memory = artifact.LoadedModel(
+        version, {}, cards, index, score, rows, slugs, **columns(cards)
+    )
     figures = evaluate(in_memory, (matrix, vectorizer.feature_names()))
     figures["search_recall_at_10"] = recall
     mark = lap("evaluate", mark)
