@@ -85,7 +85,8 @@ def _ingest(base: str, article: dict[str, Any], token: str) -> None:
         data=json.dumps(article).encode(),
         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
     )
-    with urllib.request.urlopen(request, timeout=5) as response:
+    # A generous bound: the first ingest loads the vectoriser, slow on a busy machine.
+    with urllib.request.urlopen(request, timeout=120) as response:
         assert response.status == 200
 
 
