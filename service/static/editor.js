@@ -22,6 +22,7 @@ function searchKeys() {
 }
 
 function articleEditor(root) {
+  if (!root.dataset.canEdit) return; // a viewer's page has no controls
   const slug = root.dataset.slug;
   const shown = Number(root.dataset.shown);
   const list = document.getElementById("cards");
