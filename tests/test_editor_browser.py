@@ -184,11 +184,14 @@ def test_a_keyboard_move_changes_only_the_moved_card(
     before = page.cards()
     moved = before[4]
 
+    # A move started and left: the next card moved puts it back (one move at a time).
+    page.find("[data-move='1']", page.card(before[1])).send_keys(Keys.ENTER)
+    assert page.cards()[2] == before[1]
     # Two presses of its ↑ button, from the keyboard, take the fifth card to third.
     up = page.find("[data-move='-1']", page.card(moved))
     up.send_keys(Keys.ENTER)
     page.driver.switch_to.active_element.send_keys(Keys.ENTER)
-    assert page.cards()[2] == moved  # shown at once, saved only with a reason
+    assert page.cards() == [*before[:2], moved, *before[2:4], *before[5:]]  # not saved yet
     assert Select(page.find("#change-action")).first_selected_option.text == "Move to position 3"
     page.find("#change-reason").send_keys("Better lead image", Keys.ENTER)
     page.saved()
@@ -311,3 +314,51 @@ def test_search_is_keyboard_navigable(page: EditorPage, server: str, sqlite_url:
     href = second.get_attribute("href")
     second.send_keys(Keys.ENTER)
     page.wait.until(expected_conditions.url_to_be(href))
+
+
+# Every visible control's accessible name, and the WCAG contrast of every visible text
+# against the first opaque background behind it.
+AUDIT = """
+const luminance = (rgb) => {
+  const [r, g, b] = rgb.match(/[\\d.]+/g).slice(0, 3).map((v) => {
+    const c = Number(v) / 255;
+    return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  });
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+};
+const background = (element) => {
+  for (let e = element; e; e = e.parentElement) {
+    const colour = getComputedStyle(e).backgroundColor;
+    if (!colour.startsWith("rgba") || !colour.endsWith(", 0)")) return colour;
+  }
+  return "rgb(255, 255, 255)";
+};
+const unlabelled = [...document.querySelectorAll("input:not([type=hidden]), select, button")]
+  .filter((e) => e.offsetParent && !(e.labels && e.labels.length) && !e.getAttribute("aria-label")
+                 && !e.textContent.trim())
+  .map((e) => e.outerHTML);
+const faint = [];
+for (const e of document.querySelectorAll("main *, header *")) {
+  const own = [...e.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+  if (!own || !e.offsetParent || e.closest("button:disabled")) continue;
+  const [a, b] = [luminance(getComputedStyle(e).color), luminance(background(e))];
+  const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+  if (ratio < 4.5) faint.push(`${e.tagName}.${e.className} ${ratio.toFixed(2)}`);
+}
+return [unlabelled, faint];
+"""
+
+
+def test_controls_are_labelled_and_text_has_contrast(
+    page: EditorPage, server: str, sqlite_url: str
+) -> None:
+    token = make_token(sqlite_url, "editor")
+    body = {"kind": "pin", "target": "tennis-open-final", "position": 2, "reason": "sport"}
+    _call(server, f"/v1/overrides/{SOURCE}", token, "POST", body, version=0)
+    page.log_in(token)
+    assert page.driver.execute_script(AUDIT) == [[], []]  # the search page
+    page.open()
+    page.find("[data-change]", page.card(page.cards()[0])).click()
+    page.find("#change-apply").click()  # no reason: the form's alert shows
+    assert page.alert("#change-error")
+    assert page.driver.execute_script(AUDIT) == [[], []]

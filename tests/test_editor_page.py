@@ -13,14 +13,17 @@ from tests.conftest import make_token
 from tests.corpus import ARTICLES, HOSTILE_ARTICLE
 
 
+def _log_in(client: FlaskClient, token: str) -> FlaskClient:
+    page = client.get("/editor").get_data(as_text=True)
+    csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+    assert client.post("/editor/login", data={"token": token, "csrf": csrf}).status_code == 302
+    return client
+
+
 @pytest.fixture
 def editor(client: FlaskClient, sqlite_url: str) -> FlaskClient:
     """The client, logged in to the editor page as an editor."""
-    page = client.get("/editor").get_data(as_text=True)
-    csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
-    token = make_token(sqlite_url, "editor")
-    assert client.post("/editor/login", data={"token": token, "csrf": csrf}).status_code == 302
-    return client
+    return _log_in(client, make_token(sqlite_url, "editor"))
 
 
 def _results(page: str) -> list[str]:
@@ -69,6 +72,14 @@ def test_the_article_page_marks_what_readers_see(editor: FlaskClient, app) -> No
     assert page.index('id="fold"') > page.index(f'data-slug="{cards[shown - 1][1]}"')
     assert page.index('id="fold"') < page.index(f'data-slug="{cards[shown][1]}"')
     assert "Shares the words “Rover”, “Mars”" in page and "model’s #1" in page
+
+
+def test_a_viewer_sees_the_page_without_the_controls(client: FlaskClient, sqlite_url: str) -> None:
+    _log_in(client, make_token(sqlite_url, "viewer"))
+    page = client.get("/editor/articles/mars-rover-lands").get_data(as_text=True)
+    assert "you can look, not change" in page and 'data-slug="mars-rover-first-photos"' in page
+    for control in ("data-move", "data-change", 'id="change-form"', 'id="pin-form"'):
+        assert control not in page
 
 
 def test_a_card_image_is_a_thumbnail_and_titles_stay_text(

@@ -408,7 +408,7 @@ def test_delete_on_the_order_path_removes_the_override_of_an_article_called_orde
     client: FlaskClient, admin: dict
 ) -> None:
     response = client.options(f"/v1/overrides/{SOURCE}/order")
-    assert set(response.headers["Allow"].split(", ")) == {"DELETE", "OPTIONS", "PUT"}
+    assert set(response.headers["Allow"].split(", ")) == {"DELETE", "OPTIONS", "PATCH", "PUT"}
     response = client.delete(f"/v1/overrides/{SOURCE}/order", headers={**admin, "If-Match": '"0"'})
     _error(response, 404, "unknown_override")
 

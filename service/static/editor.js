@@ -22,6 +22,7 @@ function searchKeys() {
 }
 
 function articleEditor(root) {
+  if (!root.dataset.canEdit) return; // a viewer's page has no controls
   const slug = root.dataset.slug;
   const shown = Number(root.dataset.shown);
   const list = document.getElementById("cards");
@@ -132,7 +133,13 @@ function articleEditor(root) {
     open(card, "move");
   }
 
+  // One move at a time: what Apply saves is what the page shows.
+  function only(card) {
+    if (moved && current !== card) restore();
+  }
+
   function step(card, delta) {
+    only(card);
     const all = cards();
     const at = all.indexOf(card) + delta;
     if (at < 0 || at >= all.length) return;
@@ -174,6 +181,7 @@ function articleEditor(root) {
     const target = event.target.closest(".card");
     if (!dragged || !target || target === dragged) return;
     event.preventDefault();
+    only(dragged);
     const box = target.getBoundingClientRect();
     const lower = event.clientY > box.top + box.height / 2;
     place(dragged, lower ? target.nextElementSibling : target);
