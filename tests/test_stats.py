@@ -39,7 +39,8 @@ def test_stats_report_ctr_intervals_and_the_test(models: Path, database_url: str
     a, b = body["groups"]
     assert (a["model_version"], a["variant"], a["impressions"], a["clicks"]) == (OLD, "a", 1000, 30)
     assert (b["model_version"], b["variant"], b["impressions"], b["clicks"]) == (NEW, "b", 1000, 60)
-    assert b["ctr"] == 0.06 and (b["ctr_low"], b["ctr_high"]) == pytest.approx(wilson(60, 1000), abs=1e-6)
+    assert b["ctr"] == 0.06
+    assert (b["ctr_low"], b["ctr_high"]) == pytest.approx(wilson(60, 1000), abs=1e-6)
     assert body["comparison"]["significant"] and body["comparison"]["difference"] == 0.03
     slots = client.get("/v1/stats?from=2026-03-01&group=position", headers=viewer).get_json()
     assert [(g["model_version"], g["position"], g["impressions"], g["clicks"])
