@@ -51,7 +51,8 @@ def stats_command(
     """Readers' impressions, clicks and click-through rate (95 % interval) per group, and
     whether the two most shown groups differ significantly."""
     try:
-        first, last = period({"from": start, "to": end}, datetime.now(UTC).date())
+        given = {name: day for name, day in (("from", start), ("to", end)) if day}
+        first, last = period(given, datetime.now(UTC).date())
     except ApiError as exc:
         raise click.BadParameter(exc.message) from None
     with open_database(models_dir, database_url) as database:

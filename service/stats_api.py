@@ -18,7 +18,7 @@ DEFAULT_DAYS = 30
 
 
 def _day(name: str, text: str | None, default: date) -> date:
-    if text is None or text == "":
+    if text is None:
         return default
     try:
         return date.fromisoformat(text)
