@@ -54,7 +54,8 @@ def stats_command(
     if group not in stats.GROUPS:
         raise click.BadParameter(f"choose from {', '.join(stats.GROUPS)}", param_hint="--group")
     try:
-        first, last = period({"from": start, "to": end}, datetime.now(UTC).date())
+        given = {name: day for name, day in (("from", start), ("to", end)) if day}
+        first, last = period(given, datetime.now(UTC).date())
     except ApiError as exc:
         raise click.BadParameter(exc.message) from None
     with open_database(models_dir, database_url) as database:

@@ -136,7 +136,8 @@ def related_batch() -> Response:
             _check(model, snapshot, overlay, slug)
             items = related_items(model, slug, query, snapshot.for_source(slug), overlay)
             fallbacks = sum(item.get("source") == "fallback" for item in items)
-            results.append({"slug": slug, "items": items, "fallbacks": fallbacks})
+            rid = ab.list_id(model.version, ab.LIVE, slug)  # a batch is the live model's
+            results.append({"slug": slug, "rid": rid, "items": items, "fallbacks": fallbacks})
         except ApiError as exc:
             results.append({"slug": slug, "error": {"code": exc.code, "message": exc.message}})
     return json_response({"model_version": model.version, "results": results})

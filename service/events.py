@@ -111,10 +111,10 @@ def _check_known(events: list[Event]) -> None:
     known: Known = current_app.extensions["relata.events.known"]
     models = known.models()
     store = current_app.extensions["relata.store"]
-    snapshot = current_app.extensions["relata.editorial"].current()
-    overlay = current_app.extensions["relata.overlays"].get(store.model, snapshot) if (
-        store.model is not None
-    ) else None  # fmt: skip
+    overlay = None  # articles ingested since training count too
+    if store.model is not None:
+        snapshot = current_app.extensions["relata.editorial"].current()
+        overlay = current_app.extensions["relata.overlays"].get(store.model, snapshot)
     for index, event in enumerate(events):
         if not known.version(event.version):
             raise _bad(f"events[{index}].rid: no model version {event.version!r} here")

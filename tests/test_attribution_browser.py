@@ -45,7 +45,8 @@ def _ingest(base: str, article: dict[str, Any], token: str) -> None:
         f"{base}/v1/articles", data=json.dumps(article).encode(),
         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
     )  # fmt: skip
-    with urllib.request.urlopen(request, timeout=5) as response:
+    # The worker's first ingest imports the training libraries: seconds, more when busy.
+    with urllib.request.urlopen(request, timeout=60) as response:
         assert response.status == 200
 
 

@@ -62,6 +62,9 @@ def test_events_are_counted_per_version_and_position(app: Flask) -> None:
     served = _list(client)
     assert served["rid"] == f"{served['model_version']}.live.{SLUG}"
     assert [item["position"] for item in served["items"]] == [1, 2, 3, 4]
+    batch = client.post("/v1/related:batch", json={"slugs": [SLUG], "limit": 4}).get_json()
+    assert batch["results"][0]["rid"] == served["rid"]
+    assert batch["results"][0]["items"] == served["items"]
     response = _post(client, {"events": _good(served)})
     assert response.status_code == 202 and response.get_json() == {"accepted": 2}
     assert _post(client, {"events": _good(served)[1:]}).status_code == 202

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import pytest
 from flask.testing import FlaskClient
+from selenium.webdriver.common.by import By
 
+from tests.browser import chromium, static_site
 from tests.conftest import cli, invoke, make_app, make_token
+from tests.serving import wait_until
 
 
 def _export(models: Path, folder: Path, database_url: str) -> str:
@@ -76,3 +81,27 @@ def test_static_export_errors_are_one_line(tmp_path: Path) -> None:
     result = invoke("export", "--models", str(tmp_path / "none"), "--static", str(tmp_path / "s"))
     assert result.exit_code == 1 and "no live model" in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.slow
+def test_widget_reads_a_static_export_with_no_service(
+    models: Path, sqlite_url: str, tmp_path: Path
+) -> None:
+    folder = tmp_path / "related"
+    _export(models, folder, sqlite_url)
+    (tmp_path / "article.html").write_text(
+        '<!doctype html><html><head><meta charset="utf-8"><title>A site</title><script>'
+        "window.loaded = [];"
+        'document.addEventListener("relata:load", (e) => loaded.push(e.detail));'
+        '</script></head><body><div id="related" data-relata-slug="mars-rover-lands" '
+        'data-limit="3"></div><script src="/related/embed.js" data-relata-static async>'
+        "</script></body></html>"
+    )
+    listed = json.loads((folder / "mars-rover-lands.json").read_text())
+    with static_site(tmp_path) as site, chromium() as browser:
+        browser.get(f"{site}/article.html")
+        wait_until(lambda: browser.execute_script("return loaded.length") == 1)
+        assert browser.execute_script("return loaded") == [{"count": 3}]
+        titles = [h3.get_attribute("textContent")
+                  for h3 in browser.find_elements(By.CSS_SELECTOR, "#related h3")]  # fmt: skip
+        assert titles == [item["title"] for item in listed["items"][:3]]

@@ -55,8 +55,8 @@ def test_stats_need_a_token_and_name_bad_parameters(client) -> None:  # type: ig
     assert client.get("/v1/stats").status_code == 401
     token = make_token(client.application.config["DATABASE_URL"], "viewer")
     viewer = {"Authorization": f"Bearer {token}"}
-    for query, named in [("group=day", "group"), ("from=yesterday", "from"),
-                         ("to=2026-13-01", "to"), ("from=2026-03-02&to=2026-03-01", "from"),
+    for query, named in [("group=day", "group"), ("from=yesterday", "from"), ("to=", "to"),
+                         ("to=2026-13-01", "to"), ("from=2026-03-02&to=2026-03-01", None),
                          ("to=0001-01-01", None)]:  # fmt: skip
         response = client.get(f"/v1/stats?{query}", headers=viewer)
         if named is None:
