@@ -44,14 +44,14 @@ def _scikit_learn(articles: pd.DataFrame, vectorizer: ArticleVectorizer) -> Tfid
     return plain.fit(whole)
 
 
-@pytest.mark.parametrize(
-    ("ngram_max", "min_df", "max_df"), [(1, 1, 1.0), (2, 2, 0.3), (3, 2, 0.5), (5, 1, 0.3)]
-)
 def _spelled(analysed: Tokens) -> list[list[str]]:
     """Each segment's stems as text."""
     return [[analysed.stems[i] for i in analysed.ids[a:b]] for a, b in pairwise(analysed.starts)]
 
 
+@pytest.mark.parametrize(
+    ("ngram_max", "min_df", "max_df"), [(1, 1, 1.0), (2, 2, 0.3), (3, 2, 0.5), (5, 1, 0.3)]
+)
 def test_vocabulary_idf_and_vectors_match_scikit_learn(
     ngram_max: int, min_df: int, max_df: float
 ) -> None:
