@@ -2,7 +2,7 @@
 the naive recipe.
 
     .venv/bin/python benchmarks/train_scale.py [--sizes 10000,100000,1000000] [--naive 10000]
-        [--kind realistic|short]
+        [--kind realistic|short] [--archives DIR]
 
 Each case runs in its own process; peak memory is the largest RSS of that process and
 all its children (joblib workers) together, sampled every 50 ms. Recall is recall@10 of
@@ -82,6 +82,11 @@ def main() -> None:
         help="realistic: bodies of ~450 words, a growing vocabulary (benchmarks/realistic.py); "
         "short: titles and summaries of the demo archive (benchmarks/synthetic.py).",
     )  # fmt: skip
+    parser.add_argument(
+        "--archives", type=Path,
+        help="Keep the generated archives in DIR as KIND-SIZE.jsonl and reuse them on the "
+        "next run (a million realistic articles take many minutes to write).",
+    )  # fmt: skip
     parser.add_argument("--case", choices=["relata", "naive"], help=argparse.SUPPRESS)
     parser.add_argument("--archive", type=Path, help=argparse.SUPPRESS)
     options = parser.parse_args()
@@ -98,10 +103,14 @@ def main() -> None:
     print(f"archive: {options.kind} synthetic articles")
     print(f"{'recipe':<8} {'articles':>9} {'seconds':>8} {'peak MB':>8} {'recall':>7}  steps")
     results = {}
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = options.archives or Path(scratch)
+        folder.mkdir(parents=True, exist_ok=True)
         sizes = sorted({int(s) for s in options.sizes.split(",")} | {options.naive})
         for size in sizes:
-            archive = write(Path(folder) / f"a{size}.jsonl", size)
+            archive = folder / f"{options.kind}-{size}.jsonl"
+            if not archive.exists():
+                write(archive.with_suffix(".part"), size).rename(archive)
             cases = ["relata"] + (["naive"] if size == options.naive else [])
             for case in cases:
                 seconds, peak, output = measure(["--case", case, "--archive", str(archive)])

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 
 from training.tokens import Tokens
@@ -28,26 +29,24 @@ ARTICLES = 20000  # articles counted together: bounds the temporary arrays
 @dataclass(frozen=True)
 class Vocabulary:
     """Kept n-grams: their terms in column order, document frequencies, and how to find
-    a code's column (`frequent[k]`: sorted codes of frequent (k + 1)-grams; `columns[k]`:
+    a code's column (`frequent[k]`: the codes of frequent (k + 1)-grams; `columns[k]`:
     each one's column, -1 when `max_df` cut it)."""
 
     terms: list[str]
     df: np.ndarray
-    frequent: list[np.ndarray]
+    frequent: list[pd.Index]
     columns: list[np.ndarray]
     radix: int  # number of stems: the base n-gram codes are written in
 
 
-def _find(sorted_codes: np.ndarray, code: np.ndarray) -> np.ndarray:
-    """Position of each code in `sorted_codes`, -1 where absent (or code is -1)."""
-    if not len(sorted_codes):
-        return np.full(len(code), -1, dtype=np.int64)
-    at = np.minimum(np.searchsorted(sorted_codes, code), len(sorted_codes) - 1)
-    return np.where((sorted_codes[at] == code) & (code >= 0), at, -1)
+def _find(frequent: pd.Index, code: np.ndarray) -> np.ndarray:
+    """Position of each code among the `frequent` ones, -1 where absent (a hash lookup:
+    several times faster than a binary search over millions of random codes)."""
+    return frequent.get_indexer(code)
 
 
 def _levels(
-    ids: np.ndarray, room: np.ndarray, frequent: list[np.ndarray], radix: int, length: int
+    ids: np.ndarray, room: np.ndarray, frequent: list[pd.Index], radix: int, length: int
 ) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
     """For n = 1 … `length`: each position's n-gram code (-1 where the segment ends first
     or its prefix is not frequent) and its index in `frequent[n - 1]` when that is known."""
@@ -110,7 +109,7 @@ def _articles_per_code(code: np.ndarray, article: np.ndarray) -> tuple[np.ndarra
 
 
 def _document_frequencies(
-    tokens: Tokens, frequent: list[np.ndarray], radix: int
+    tokens: Tokens, frequent: list[pd.Index], radix: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """The distinct codes of the next n-gram length and the articles each is in."""
     found, counts = [], []
@@ -133,7 +132,7 @@ def fit_vocabulary(
     """The n-grams of up to `length` words in at least `min_df` and at most `max_df`
     articles (counts, as `CountVectorizer`'s cut-offs are), or None when none is."""
     radix = max(1, len(tokens.stems))
-    frequent: list[np.ndarray] = []
+    frequent: list[pd.Index] = []
     spelled: list[list[str]] = []
     kept_terms: list[str] = []
     kept_df, kept_at = [], []
@@ -142,15 +141,14 @@ def fit_vocabulary(
         if n == 1 and not len(codes):
             return None  # no word at all: only stop words and one-letter words
         mask = df >= min_df
-        frequent.append(codes[mask])
+        frequent.append(pd.Index(codes[mask]))
         df = df[mask].astype(np.int64)
+        stems, codes = tokens.stems, frequent[-1].to_numpy().tolist()
         if n == 1:
-            spelled.append([tokens.stems[c] for c in frequent[-1].tolist()])
+            spelled.append([stems[c] for c in codes])
         else:
             prefix = spelled[-1]
-            spelled.append(
-                [f"{prefix[c // radix]} {tokens.stems[c % radix]}" for c in frequent[-1].tolist()]
-            )
+            spelled.append([f"{prefix[c // radix]} {stems[c % radix]}" for c in codes])
         small = np.flatnonzero(df <= max_df)
         kept_terms += [spelled[-1][i] for i in small.tolist()]
         kept_df.append(df[small])

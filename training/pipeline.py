@@ -217,6 +217,7 @@ def build_version(
             explain_table(matrix, text.shape[1], index, signals, settings),
             index,
             vectorizer.feature_names(),
+            vectorizer.n_jobs,
         ),
         fallbacks=fallback_rows(articles, signals),
         manifest=manifest,
