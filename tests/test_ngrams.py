@@ -10,6 +10,7 @@ import pytest
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from tests.corpus import ARTICLES
+from training import ngrams
 from training import tokens as tokens_module
 from training.features import ArticleVectorizer
 from training.language import Analyzer
@@ -86,3 +87,15 @@ def test_halves_take_every_other_term_of_each_field() -> None:
     first, second = analysed.halves()
     assert _spelled(first) == [["alpha", "gamma"], ["epsilon"]]
     assert _spelled(second) == [["beta", "delta"], []]
+
+
+def test_counting_in_small_chunks_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    articles = _articles()
+    whole = ArticleVectorizer(ngram_max=3, min_df=1)
+    text, _ = whole.fit_blocks(articles)
+    monkeypatch.setattr(ngrams, "ARTICLES", 3)  # many chunks, and tables summed often
+    monkeypatch.setattr(ngrams, "MERGE", 10)
+    chunked = ArticleVectorizer(ngram_max=3, min_df=1)
+    chunked_text, _ = chunked.fit_blocks(articles)
+    assert chunked.codes_.terms == whole.codes_.terms
+    assert (chunked_text != text).nnz == 0

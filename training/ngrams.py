@@ -24,6 +24,7 @@ import scipy.sparse as sp
 from training.tokens import Tokens
 
 ARTICLES = 20000  # articles counted together: bounds the temporary arrays
+MERGE = 30_000_000  # (code, count) pairs held before they are summed into one table
 
 
 @dataclass(frozen=True)
@@ -84,14 +85,14 @@ def _distinct(values: np.ndarray) -> np.ndarray:
     """The sorted distinct values (a sort: `np.unique`'s hash table is far slower on
     millions of distinct 64-bit codes)."""
     ordered = np.sort(values)
-    return ordered[np.concatenate(([True], ordered[1:] != ordered[:-1]))]
+    return ordered[np.concatenate(([True], ordered[1:] != ordered[:-1]))[: len(ordered)]]
 
 
 def _summed(codes: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each distinct code with the sum of its counts."""
     order = np.argsort(codes)
     ordered = codes[order]
-    first = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+    first = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1]))[: len(codes)])
     return ordered[first], np.add.reduceat(counts[order], first) if len(first) else counts
 
 
@@ -112,17 +113,21 @@ def _document_frequencies(
     tokens: Tokens, frequent: list[pd.Index], radix: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """The distinct codes of the next n-gram length and the articles each is in."""
-    found, counts = [], []
+    found, counts, pending = [], [], 0
     for ids, room, article in _chunks(tokens, tokens.fields):
         *_, (code, _) = _levels(ids, room, frequent, radix, len(frequent) + 1)
         keep = code >= 0
         chunk_codes, chunk_counts = _articles_per_code(code[keep], article[keep])
         found.append(chunk_codes)
-        counts.append(chunk_counts)
+        counts.append(chunk_counts.astype(np.int32))
+        pending += len(chunk_codes)
+        if pending > MERGE:  # sum what is held so far: a code found in many chunks is one
+            merged = _summed(np.concatenate(found), np.concatenate(counts))
+            found, counts, pending = [merged[0]], [merged[1]], len(merged[0])
     if len(found) == 1:
         return found[0], counts[0]
     if not found:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int32)
     return _summed(np.concatenate(found), np.concatenate(counts))
 
 
