@@ -83,7 +83,9 @@ def run_naive(archive: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000", help="Archive sizes for Relata.")
-    parser.add_argument("--naive", type=int, default=10000, help="Size for the naive recipe.")
+    parser.add_argument(
+        "--naive", type=int, default=10000, help="Size for the naive recipe (0: none)."
+    )
     parser.add_argument(
         "--kind", choices=["realistic", "short"], default="realistic",
         help="realistic: bodies of ~450 words, a growing vocabulary (benchmarks/realistic.py); "
@@ -113,7 +115,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         folder = options.archives or Path(scratch)
         folder.mkdir(parents=True, exist_ok=True)
-        sizes = sorted({int(s) for s in options.sizes.split(",")} | {options.naive})
+        sizes = sorted({int(s) for s in options.sizes.split(",")} | {options.naive} - {0})
         for size in sizes:
             archive = folder / f"{options.kind}-{size}.jsonl"
             if not archive.exists():
