@@ -14,10 +14,14 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import tempfile
 from collections import Counter
+from functools import cache
 from pathlib import Path
 
 import numpy as np
+from joblib import Parallel, delayed
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = (ROOT / "data" / "articles.jsonl", ROOT / "data" / "tagged" / "articles.jsonl")
@@ -25,6 +29,7 @@ WORD = re.compile(r"[A-Za-z][A-Za-z'-]+")
 BODY_WORDS = 450  # median body length, words
 BODY_SPREAD = 0.55  # sigma of the lognormal body length
 TOPIC_SHARE = 0.4  # share of body words taken from the topic article itself
+PART = 50000  # articles written per process task
 ZIPF = 1.35  # exponent of the background word law (vocabulary grows like N ** (1 / ZIPF))
 
 
@@ -45,32 +50,41 @@ def _background(topics: list[dict]) -> np.ndarray:
     return np.array([word for word, _ in counts.most_common()])
 
 
-def _word(rank: int, known: np.ndarray) -> str:
-    if rank <= len(known):
-        return str(known[rank - 1])
-    return "q" + np.base_repr(rank, 36).lower()  # a pseudo-word past the real vocabulary
+def _words(ranks: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """The background words of Zipf `ranks`: real words first, pseudo-words past them."""
+    words = np.empty(len(ranks), dtype=object)
+    real = ranks <= len(known)
+    words[real] = known[ranks[real] - 1]
+    # Pseudo-words: the rank in base 36, so every rank past the real vocabulary is new.
+    words[~real] = ["q" + np.base_repr(rank, 36).lower() for rank in ranks[~real].tolist()]
+    return words
 
 
-def write_realistic_archive(path: Path, n: int, seed: int = 0) -> Path:
-    """Write `n` realistic synthetic articles as JSON Lines to `path`."""
-    rng = np.random.default_rng(seed)
+@cache
+def _corpus() -> tuple[list[dict], np.ndarray]:
+    """The topics and the background words (once per process)."""
     topics = _topics()
-    known = _background(topics)
-    days = np.datetime64("2018-01-01") + rng.integers(0, 365 * 5, size=n)
+    return topics, _background(topics)
+
+
+def _write_part(path: Path, first: int, count: int, seed: int, part: int) -> None:
+    """Articles `first` to `first + count - 1`, drawn from part `part`'s own stream."""
+    rng = np.random.default_rng(seed if part == 0 else [seed, part])
+    topics, known = _corpus()
+    days = np.datetime64("2018-01-01") + rng.integers(0, 365 * 5, size=count)
     with path.open("w", encoding="utf-8") as out:
-        for i in range(n):
+        for i in range(count):
             topic = topics[rng.integers(len(topics))]
             own = topic["words"]
             length = int(np.clip(rng.lognormal(np.log(BODY_WORDS), BODY_SPREAD), 60, 3000))
             from_topic = rng.random(length) < TOPIC_SHARE
-            ranks = rng.zipf(ZIPF, size=length)
-            body = [
-                str(own[rng.integers(len(own))]) if take else _word(int(rank), known)
-                for take, rank in zip(from_topic, ranks, strict=True)
-            ]
-            title = [str(own[rng.integers(len(own))]) for _ in range(8)]
+            body = _words(rng.zipf(ZIPF, size=length), known)
+            # Drawn in one call, the same numbers as one draw per topic word.
+            body[from_topic] = own[rng.integers(len(own), size=int(from_topic.sum()))]
+            body = body.tolist()
+            title = own[rng.integers(len(own), size=8)].tolist()
             record = {
-                "slug": f"realistic-{i}",
+                "slug": f"realistic-{first + i}",
                 "title": " ".join(title).title(),
                 "summary": " ".join(body[:30]),
                 "body": " ".join(body),
@@ -79,4 +93,21 @@ def write_realistic_archive(path: Path, n: int, seed: int = 0) -> Path:
                 "published_at": str(days[i]),
             }
             out.write(json.dumps(record) + "\n")
+
+
+def write_realistic_archive(path: Path, n: int, seed: int = 0, n_jobs: int = -1) -> Path:
+    """Write `n` realistic synthetic articles as JSON Lines to `path`, `PART` articles at
+    a time in `n_jobs` processes (each part its own random stream: the first part is
+    the whole archive up to `PART` articles)."""
+    parts = [(p, p * PART, min(PART, n - p * PART)) for p in range(-(-n // PART))]
+    with tempfile.TemporaryDirectory(dir=path.parent) as folder:
+        files = [Path(folder) / f"{p}.jsonl" for p, _, _ in parts]
+        Parallel(n_jobs=n_jobs if len(parts) > 1 else 1)(
+            delayed(_write_part)(file, first, count, seed, p)
+            for file, (p, first, count) in zip(files, parts, strict=True)
+        )
+        with path.open("wb") as out:
+            for file in files:
+                with file.open("rb") as part:
+                    shutil.copyfileobj(part, out)
     return path

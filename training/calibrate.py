@@ -1,9 +1,10 @@
 """Calibration: what each signal besides text is worth on this archive, measured without
 labels.
 
-The yardstick is the text itself, split in two. Each article's words go alternately to
-two halves; the blend (tags, category, recency) is chosen so that neighbours picked with
-one half are as text-similar as possible on the other half. A signal that says
+The yardstick is the text itself, split in two. Each article's analysed words (stop
+words out, stemmed) go alternately to two halves; the blend (tags, category, recency) is
+chosen so that neighbours picked with one half are as text-similar as possible on the
+other half. A signal that says
 something about what articles are about makes those held-out halves agree more; tags
 handed out at random, or stuck on half the archive, make them agree less and end up
 with no weight at all. No label is used, so nothing is tuned towards the benchmark's
@@ -24,11 +25,11 @@ import pandas as pd
 import scipy.sparse as sp
 
 from relata.training.neighbours import decay
-from relata.training.records import TEXT_FIELDS
 from relata.training.settings import AUTO
 
 if TYPE_CHECKING:
     from relata.training.features import ArticleVectorizer
+    from relata.training.tokens import Tokens
 
 SHRINK = 5  # members at which a group's measured worth counts half
 # The sample of the archive calibration searches (all of a smaller one). On a big archive
@@ -68,16 +69,6 @@ def group_worth(text: sp.csr_matrix, members: sp.csr_matrix, base: float) -> np.
     within = np.where(pairs > 0, (squared - own) / np.maximum(pairs, 1), 0.0)
     ratio = within / base if base > 0 else np.ones_like(within)
     return np.log(np.maximum(ratio, 1.0)) * sizes / (sizes + SHRINK)
-
-
-def halves(articles: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Two copies of `articles` whose text fields hold every other word each."""
-    first, second = articles.copy(), articles.copy()
-    for name in TEXT_FIELDS:
-        words = articles[name].fillna("").str.split()
-        first[name] = words.map(lambda w: " ".join(w[0::2]))
-        second[name] = words.map(lambda w: " ".join(w[1::2]))
-    return first, second
 
 
 @dataclass(frozen=True)
@@ -121,10 +112,12 @@ def blend(
     days: np.ndarray,
     settings: Any,
     seed: int = 0,
+    tokens: Tokens | None = None,
 ) -> Blend:
     """Tag scale, category bonus and recency weight: chosen on held-out text halves where
     the setting is `auto`, taken as given otherwise (`categories` case-folded, "" for
-    none; `days` NaN when undated; `text` the articles' unit text vectors)."""
+    none; `days` NaN when undated; `text` the articles' unit text vectors; `tokens` the
+    articles as the vectoriser analysed them, analysed again when not given)."""
     base = baseline(text)
     n = text.shape[0]
     codes, names = pd.factorize(categories.where(categories != "", None))
@@ -137,7 +130,10 @@ def blend(
     # calibration costs the same on a million articles as on fifty thousand.
     sample = np.sort(np.random.default_rng(seed).permutation(n)[:ARTICLES])
     codes, days, n = codes[sample], days[sample], len(sample)
-    first, second = (vectorizer.text_vectors(half) for half in halves(articles.iloc[sample]))
+    analysed = (
+        vectorizer.analyse(articles.iloc[sample]) if tokens is None else tokens.rows(sample)
+    )
+    first, second = vectorizer.held_out_halves(analysed)
     tags = (
         vectorizer.tag_vectors(members[sample], scale=1.0)
         if members is not None and len(vectorizer.tag_worth_)

@@ -10,7 +10,9 @@ from dataclasses import dataclass
 import numpy as np
 import orjson
 import scipy.sparse as sp
+from joblib import Parallel, delayed
 
+from relata.artifact.packed import Packed, pack
 from relata.training.neighbours import PairSignals, decay, shared_category
 from relata.training.settings import TrainSettings
 
@@ -91,15 +93,38 @@ def render_why(features: list[int], parts: list[float], names: Sequence[bytes]) 
     return b'{"tags":[%s],"terms":[%s],"signals":%s}' % (b",".join(tags), b",".join(terms), signals)
 
 
-def render_table(why: WhyTable, index: np.ndarray, names: list[str]) -> Iterator[bytes]:
-    """Every entry's `why` as JSON, row by row (N × positions); empty where no neighbour."""
-    encoded = [orjson.dumps(name) for name in names]
+ROWS = 8192  # rows rendered per task
+
+
+def _render_rows(
+    features: np.ndarray, signals: np.ndarray, valid: np.ndarray, names: tuple[np.ndarray, ...]
+) -> list[bytes]:
+    """The `why` of every entry of a block of rows (empty where no neighbour); `names`:
+    the packed JSON-encoded feature names (blob and offsets)."""
+    table, rendered = Packed(*names), []
+    parts = signals.astype(np.float64).tolist()
+    for row_features, row_parts, row_valid in zip(
+        features.tolist(), parts, valid.tolist(), strict=True
+    ):
+        for f, p, ok in zip(row_features, row_parts, row_valid, strict=True):
+            rendered.append(render_why(f, p, table) if ok else b"")
+    return rendered
+
+
+def render_table(
+    why: WhyTable, index: np.ndarray, names: list[str], n_jobs: int = 1
+) -> Iterator[bytes]:
+    """Every entry's `why` as JSON, row by row (N × positions); empty where no neighbour.
+    Blocks of rows render in `n_jobs` processes, which share the names as one packed
+    table (a memory map) rather than a copy of a list of millions of strings each."""
+    packed = pack(map(orjson.dumps, names))
     n, width = why.features.shape[:2]
-    for start in range(0, n, 4096):  # Python lists of a few thousand rows at a time
-        stop = min(n, start + 4096)
-        features = why.features[start:stop].tolist()
-        parts = why.signals[start:stop].astype(np.float64).tolist()
-        valid = (index[start:stop, :width] >= 0).tolist()
-        for row_features, row_parts, row_valid in zip(features, parts, valid, strict=True):
-            for f, p, ok in zip(row_features, row_parts, row_valid, strict=True):
-                yield render_why(f, p, encoded) if ok else b""
+    blocks = [(start, min(n, start + ROWS)) for start in range(0, n, ROWS)]
+    parallel = Parallel(n_jobs=n_jobs if len(blocks) > 1 else 1, return_as="generator")
+    for rendered in parallel(
+        delayed(_render_rows)(
+            why.features[a:b], why.signals[a:b], index[a:b, :width] >= 0, packed
+        )
+        for a, b in blocks
+    ):
+        yield from rendered

@@ -10,26 +10,23 @@ to the candidates (see `relata.training.neighbours`).
 
 from __future__ import annotations
 
-from itertools import chain
+from numbers import Integral
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer, TfidfVectorizer
 from sklearn.preprocessing import normalize
 from sklearn.utils.validation import check_is_fitted
 
 from relata.training import calibrate
 from relata.training.language import Analyzer, article_languages
+from relata.training.ngrams import ARTICLES, Vocabulary, count_matrix, fit_vocabulary, smooth_idf
 from relata.training.records import TEXT_FIELDS
 from relata.training.settings import AUTO
-
-
-def _analysed(terms: list[str]) -> list[str]:
-    """A document that is already its list of terms (fitting chains an article's fields)."""
-    return terms
+from relata.training.tokens import Tokens, analyse
 
 
 def tag_analyzer(tags: list[str]) -> list[str]:
@@ -65,6 +62,7 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
         max_df: float = 0.3,
         min_tag_count: int = 2,
         language: str = "en",
+        n_jobs: int = 1,
     ) -> None:
         self.field_weights = field_weights
         self.text_weight = text_weight
@@ -74,27 +72,47 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
         self.max_df = max_df
         self.min_tag_count = min_tag_count
         self.language = language
+        self.n_jobs = n_jobs
 
-    def _text_vectorizer(self, n_docs: int) -> TfidfVectorizer:
-        # A df cut-off above 1 document only makes sense once there are enough documents.
-        return TfidfVectorizer(
+    def _text_vectorizer(self, n_docs: int, vocabulary: Vocabulary) -> TfidfVectorizer:
+        """The fitted text part, as scikit-learn would have fitted it: what new articles
+        go through (`transform`) and what the model stores."""
+        vectorizer = TfidfVectorizer(
             analyzer=Analyzer(self.ngram_max),
             sublinear_tf=True,
-            min_df=min(self.min_df, max(1, n_docs // 10)),
+            min_df=self._min_df(n_docs),
             max_df=self.max_df if n_docs >= 20 else 1.0,
             dtype=np.float32,
+            vocabulary=vocabulary.terms,
         )
+        vectorizer.idf_ = smooth_idf(vocabulary.df, n_docs)
+        return vectorizer
 
-    def _documents(self, articles: pd.DataFrame, field: str) -> list[tuple[str, str]]:
-        languages = article_languages(articles, self.language)
-        return list(zip(languages, articles[field].fillna(""), strict=True))
+    def _min_df(self, n_docs: int) -> int:
+        # A df cut-off above 1 document only makes sense once there are enough documents.
+        return min(self.min_df, max(1, n_docs // 10))
 
-    def _fit(self, articles: pd.DataFrame) -> tuple[sp.csr_matrix, sp.csr_matrix | None]:
-        """Fit every part; return the text and tag blocks of `articles` on the way."""
+    def _weights(self) -> dict[str, float]:
         weights = self.field_weights or {"title": 0.2, "summary": 0.1, "body": 0.7}
         unknown = set(weights) - set(TEXT_FIELDS)
         if unknown:
             raise ValueError(f"unknown text fields in field_weights: {sorted(unknown)}")
+        return weights
+
+    def analyse(self, articles: pd.DataFrame) -> Tokens:
+        """The weighted text fields of `articles` as stem ids, each article analysed once
+        in its language (what `fit_blocks` and calibration's held-out halves share)."""
+        fields = {
+            name: articles[name].fillna("").tolist()
+            for name, weight in self._weights().items() if weight > 0
+        }  # fmt: skip
+        return analyse(fields, article_languages(articles, self.language), self.n_jobs)
+
+    def _fit(
+        self, articles: pd.DataFrame, tokens: Tokens | None = None
+    ) -> tuple[sp.csr_matrix, sp.csr_matrix | None]:
+        """Fit every part; return the text and tag blocks of `articles` on the way."""
+        weights = self._weights()
         n_docs = len(articles)
         used = [
             name for name, weight in weights.items()
@@ -102,26 +120,25 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
         ]  # fmt: skip
         self.field_weights_ = {name: weights[name] for name in used}
         # One vocabulary is learnt from all fields, so a word in one article's title
-        # matches the same word in another's summary. Documents are streamed (analysed
-        # again for the field vectors) rather than held: a million articles' terms do not
-        # fit in memory.
-        analyzer = Analyzer(self.ngram_max)
-        documents = {name: self._documents(articles, name) for name in used}
-        self.text_vectorizer_: TfidfVectorizer | None = self._text_vectorizer(n_docs)
-        self.text_vectorizer_.set_params(analyzer=_analysed)
-        whole = (
-            list(chain.from_iterable(map(analyzer, parts)))
-            for parts in zip(*documents.values(), strict=True)
-        )
-        try:
-            self.text_vectorizer_.fit(whole)
-        except ValueError:  # empty vocabulary: nothing but stop words and one-letter words
-            self.text_vectorizer_ = None
+        # matches the same word in another's summary. Each article is analysed once and
+        # its n-grams counted as numbers (`training.ngrams`): a million articles' terms,
+        # spelled out before pruning, do not fit in memory.
+        tokens = self.analyse(articles) if tokens is None else tokens
+        max_df = self.max_df if n_docs >= 20 else 1.0
+        max_count = max_df if isinstance(max_df, Integral) else max_df * n_docs
+        min_df = self._min_df(n_docs)
+        self.codes_ = (
+            fit_vocabulary(tokens, self.ngram_max, min_df, max_count)
+            if max_count >= min_df
+            else None
+        )  # none when the cut-offs leave nothing, as scikit-learn refuses to fit then
+        self.stems_ = tokens.stems
+        if self.codes_ is None:
+            self.text_vectorizer_: TfidfVectorizer | None = None
             text = sp.csr_matrix((n_docs, 0), dtype=np.float32)
         else:
-            self.text_vectorizer_.set_params(analyzer=analyzer)  # what new articles go through
-            fields = {name: self.text_vectorizer_.transform(documents[name]) for name in used}
-            text = self._weighted(n_docs, fields)
+            self.text_vectorizer_ = self._text_vectorizer(n_docs, self.codes_)
+            text = self._text_block(tokens)
         self.tag_vectorizer_: CountVectorizer | None = CountVectorizer(
             analyzer=tag_analyzer,
             min_df=min(self.min_tag_count, max(1, n_docs // 10)),
@@ -143,6 +160,33 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
         self.tag_scale_ = 1.0  # set by calibration when the weight is auto
         return text, members
 
+    def _text_block(self, tokens: Tokens) -> sp.csr_matrix:
+        """Unit text vectors of analysed articles, a chunk of articles at a time (so only
+        one chunk's per-field matrices are ever held)."""
+        if self.text_vectorizer_ is None or self.codes_ is None:
+            return sp.csr_matrix((tokens.n, 0), dtype=np.float32)
+        tokens = tokens.renumbered(self.stems_)
+        weigh = TfidfTransformer(sublinear_tf=True)
+        weigh.idf_ = self.text_vectorizer_.idf_
+        blocks = []
+        for start in range(0, tokens.n, ARTICLES):
+            part = tokens.rows(np.arange(start, min(tokens.n, start + ARTICLES)))
+            fields = {
+                name: weigh.transform(count_matrix(part, name, self.codes_))
+                for name in self.field_weights_
+            }  # fmt: skip
+            blocks.append(self._weighted(part.n, fields))
+        return sp.vstack(blocks, format="csr", dtype=np.float32) if blocks else (
+            sp.csr_matrix((0, len(self.codes_.terms)), dtype=np.float32)
+        )
+
+    def held_out_halves(self, tokens: Tokens) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+        """Unit text vectors of two halves of analysed articles, every other term each
+        (calibration's yardstick), scored with the fitted vocabulary and idf."""
+        check_is_fitted(self, "field_weights_")
+        first, second = tokens.halves()
+        return self._text_block(first), self._text_block(second)
+
     def text_vectors(self, articles: pd.DataFrame) -> sp.csr_matrix:
         """Unit text vectors: each field's TF-IDF normalised, weighted, summed, normalised."""
         if self.text_vectorizer_ is None:
@@ -153,6 +197,10 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
             for name in self.field_weights_
         }
         return self._weighted(len(articles), fields)
+
+    def _documents(self, articles: pd.DataFrame, field: str) -> list[tuple[str, str]]:
+        languages = article_languages(articles, self.language)
+        return list(zip(languages, articles[field].fillna(""), strict=True))
 
     def _weighted(self, n: int, fields: dict[str, sp.spmatrix]) -> sp.csr_matrix:
         """Each field's TF-IDF normalised, weighted by its share, summed, normalised."""
@@ -189,10 +237,13 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
         )
         return sp.hstack([np.sqrt(self.text_weight) * text, tags], format="csr", dtype=np.float32)
 
-    def fit_blocks(self, articles: pd.DataFrame) -> tuple[sp.csr_matrix, sp.csr_matrix | None]:
+    def fit_blocks(
+        self, articles: pd.DataFrame, tokens: Tokens | None = None
+    ) -> tuple[sp.csr_matrix, sp.csr_matrix | None]:
         """Fit, and return the archive's unit text vectors and 0/1 tag members (None
-        without tags), so a caller can calibrate before `combine`."""
-        return self._fit(articles)
+        without tags), so a caller can calibrate before `combine`. `tokens`: the
+        articles already analysed (`analyse`), to share with calibration."""
+        return self._fit(articles, tokens)
 
     def fit(self, articles: pd.DataFrame, y: None = None) -> ArticleVectorizer:
         """Learn the vocabulary and idf, and what each tag is worth."""

@@ -114,7 +114,7 @@ class Analyzer:
         code, text = document
         stops = stop_words(code)
         words = [w for w in TOKEN.findall(text.casefold()) if w not in stops]
-        words = _stemmer(code).stemWords(words)
+        words = stemmer(code).stemWords(words)
         terms = list(words)
         for n in range(2, self.ngram_max + 1):
             # Shifted copies of the words, zipped to the shortest: every run of n words.
@@ -123,5 +123,6 @@ class Analyzer:
 
 
 @cache
-def _stemmer(code: str) -> Stemmer.Stemmer:
+def stemmer(code: str) -> Stemmer.Stemmer:
+    """The Snowball stemmer of a language (PyStemmer)."""
     return Stemmer.Stemmer(LANGUAGES[code])

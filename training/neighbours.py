@@ -248,6 +248,15 @@ def rank_block(
         if short.any():
             full = _products(block[short], transposed, rows[short])
             cols[short], content[short] = _pool(full, s.search_pool, signals.order)
+    return finish(rows, cols, content, signals, s)
+
+
+def finish(
+    rows: np.ndarray, cols: np.ndarray, content: np.ndarray, signals: PairSignals,
+    s: TrainSettings,
+) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """The stored top-K of articles `rows` from their candidate `cols` (-1 padded) and
+    exact content scores: the best `candidates` by content, re-scored, cut to K."""
     pick = _ranked(content, cols, signals.order, s.candidates)
     cols, content = np.take_along_axis(cols, pick, 1), np.take_along_axis(content, pick, 1)
     final = np.where(cols >= 0, rescore(rows[:, None], cols, content, signals, s), -np.inf)

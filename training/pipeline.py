@@ -141,12 +141,15 @@ def build_version(
         max_df=settings.max_df,
         min_tag_count=settings.min_tag_count,
         language=language_code(settings.language) or "en",
+        n_jobs=settings.n_jobs if len(articles) >= settings.parallel_min_articles else 1,
     )
-    text, members = vectorizer.fit_blocks(articles)
+    tokens = vectorizer.analyse(articles)  # once, for fitting and calibration alike
+    text, members = vectorizer.fit_blocks(articles, tokens)
     weights = calibrate.blend(
         vectorizer, articles, text, members, category_names(articles),
-        publication_days(articles).to_numpy(dtype=np.float64), settings,
+        publication_days(articles).to_numpy(dtype=np.float64), settings, tokens=tokens,
     )  # fmt: skip
+    del tokens
     vectorizer.tag_scale_ = weights.tag_scale
     matrix = vectorizer.combine(text, members)
     # From here on recency is numbers: the ones measured, or the ones given.
@@ -231,6 +234,7 @@ def build_version(
             explain_table(matrix, text.shape[1], index, signals, settings),
             index,
             vectorizer.feature_names(),
+            vectorizer.n_jobs,
         ),
         fallbacks=fallback_rows(articles, signals),
         manifest=manifest,

@@ -117,9 +117,11 @@ class TrainSettings:
     excerpt_chars: int = _setting(160, "Target length of a card's excerpt, in characters.")
     keep_versions: int = _setting(5, "Model versions kept in the model folder for rollback.")
     chunk_size: int = _setting(512, "Articles scored per block in the neighbour search.")
-    n_jobs: int = _setting(-1, "Worker processes for the neighbour search (-1 = all cores).")
+    n_jobs: int = _setting(
+        -1, "Worker processes for analysis, the neighbour search and why (-1 = all cores)."
+    )
     parallel_min_articles: int = _setting(
-        5000, "Smaller archives are ranked in one process (workers cost more than they save)."
+        5000, "Smaller archives are trained in one process (workers cost more than they save)."
     )
     popularity_weight: float = _setting(
         0.0,

@@ -1,0 +1,101 @@
+"""Counting n-grams as numbers gives what scikit-learn gives with the analyser, exactly."""
+
+from __future__ import annotations
+
+from itertools import chain, pairwise
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from relata.training import ngrams
+from relata.training import tokens as tokens_module
+from relata.training.features import ArticleVectorizer
+from relata.training.language import Analyzer
+from relata.training.tokens import Tokens, analyse
+from tests.corpus import ARTICLES
+
+FRENCH = [
+    ("Les élections municipales à Paris", "Les électeurs votent dimanche à Paris."),
+    ("Élection présidentielle: le vote", "Le vote des électeurs décide de l'élection."),
+]
+
+
+def _articles() -> pd.DataFrame:
+    rows = [
+        {"title": title, "summary": summary, "body": f"{summary} {title}", "tags": tags,
+         "language": "en"}
+        for _, title, summary, _, tags, _ in ARTICLES
+    ] + [
+        {"title": title, "summary": summary, "body": summary, "tags": [], "language": "fr"}
+        for title, summary in FRENCH
+    ]  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def _scikit_learn(articles: pd.DataFrame, vectorizer: ArticleVectorizer) -> TfidfVectorizer:
+    """The text part fitted the plain way: every article's fields analysed and chained."""
+    analyzer = Analyzer(vectorizer.ngram_max)
+    fields = [list(zip(articles["language"], articles[name], strict=True))
+              for name in vectorizer.field_weights_]  # fmt: skip
+    plain = TfidfVectorizer(analyzer=lambda terms: terms, sublinear_tf=True, dtype=np.float32,
+                            min_df=vectorizer.min_df, max_df=vectorizer.max_df)  # fmt: skip
+    whole = [list(chain.from_iterable(map(analyzer, parts))) for parts in zip(*fields, strict=True)]
+    return plain.fit(whole)
+
+
+def _spelled(analysed: Tokens) -> list[list[str]]:
+    """Each segment's stems as text."""
+    return [[analysed.stems[i] for i in analysed.ids[a:b]] for a, b in pairwise(analysed.starts)]
+
+
+@pytest.mark.parametrize(
+    ("ngram_max", "min_df", "max_df"), [(1, 1, 1.0), (2, 2, 0.3), (3, 2, 0.5), (5, 1, 0.3)]
+)
+def test_vocabulary_idf_and_vectors_match_scikit_learn(
+    ngram_max: int, min_df: int, max_df: float
+) -> None:
+    articles = _articles()
+    vectorizer = ArticleVectorizer(ngram_max=ngram_max, min_df=min_df, max_df=max_df)
+    text, _ = vectorizer.fit_blocks(articles)
+    plain = _scikit_learn(articles, vectorizer)
+    fitted = vectorizer.text_vectorizer_
+    assert fitted.get_feature_names_out().tolist() == plain.get_feature_names_out().tolist()
+    assert np.array_equal(fitted.idf_, plain.idf_)
+    # The vectors fitting builds from numbers equal those new articles get from text.
+    assert (text != vectorizer.text_vectors(articles)).nnz == 0
+
+
+def test_words_are_stemmed_per_language_and_stop_words_dropped() -> None:
+    analysed = analyse({"title": ["The elections", "Les élections"]}, ["en", "fr"])
+    assert _spelled(analysed) == [["elect"], ["élect"]]
+
+
+def test_parallel_chunks_number_stems_like_one_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    texts = {"title": [title for _, title, *_ in ARTICLES], "body": ["a b c"] * len(ARTICLES)}
+    languages = ["en"] * len(ARTICLES)
+    whole = analyse(texts, languages)
+    monkeypatch.setattr(tokens_module, "CHUNK", 3)
+    chunked = analyse(texts, languages, n_jobs=2)
+    assert np.array_equal(whole.starts, chunked.starts)
+    assert [whole.stems[i] for i in whole.ids] == [chunked.stems[i] for i in chunked.ids]
+
+
+def test_halves_take_every_other_term_of_each_field() -> None:
+    analysed = analyse({"title": ["alpha beta gamma delta", "epsilon"]}, ["en", "en"])
+    first, second = analysed.halves()
+    assert _spelled(first) == [["alpha", "gamma"], ["epsilon"]]
+    assert _spelled(second) == [["beta", "delta"], []]
+
+
+def test_counting_in_small_chunks_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    articles = _articles()
+    whole = ArticleVectorizer(ngram_max=3, min_df=1)
+    text, _ = whole.fit_blocks(articles)
+    monkeypatch.setattr(ngrams, "ARTICLES", 3)  # many chunks, and tables summed often
+    monkeypatch.setattr(ngrams, "MERGE", 10)
+    chunked = ArticleVectorizer(ngram_max=3, min_df=1)
+    chunked_text, _ = chunked.fit_blocks(articles)
+    assert chunked.codes_.terms == whole.codes_.terms
+    assert (chunked_text != text).nnz == 0

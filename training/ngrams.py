@@ -1,0 +1,205 @@
+"""Word n-grams of token streams: the pruned vocabulary with its document frequencies,
+and count matrices, without ever holding the unpruned vocabulary as text.
+
+An n-gram is a number until it is known to be kept: a word is its stem id, a longer
+n-gram is (index of its first n - 1 words among the frequent (n - 1)-grams) × stems + its
+last word. "Frequent" is in at least `min_df` articles; an n-gram is never in more
+articles than its first n - 1 words, so n-grams of an infrequent prefix are not even
+counted. Document frequencies are counted a chunk of articles at a time (each chunk's
+distinct codes with their counts), then summed: memory grows with the distinct n-grams,
+not with the text. Columns are the kept terms in alphabetical order, as scikit-learn's
+vectorisers number them, and the counts are what `CountVectorizer` gives with
+Relata's analyser (a test checks both).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from relata.training.tokens import Tokens
+
+ARTICLES = 20000  # articles counted together: bounds the temporary arrays
+MERGE = 30_000_000  # (code, count) pairs held before they are summed into one table
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """Kept n-grams: their terms in column order, document frequencies, and how to find
+    a code's column (`frequent[k]`: the codes of frequent (k + 1)-grams; `columns[k]`:
+    each one's column, -1 when `max_df` cut it)."""
+
+    terms: list[str]
+    df: np.ndarray
+    frequent: list[pd.Index]
+    columns: list[np.ndarray]
+    radix: int  # number of stems: the base n-gram codes are written in
+
+
+def _find(frequent: pd.Index, code: np.ndarray) -> np.ndarray:
+    """Position of each code among the `frequent` ones, -1 where absent (a hash lookup:
+    several times faster than a binary search over millions of random codes)."""
+    return frequent.get_indexer(code)
+
+
+def _levels(
+    ids: np.ndarray, room: np.ndarray, frequent: list[pd.Index], radix: int, length: int
+) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
+    """For n = 1 … `length`: each position's n-gram code (-1 where the segment ends first
+    or its prefix is not frequent) and its index in `frequent[n - 1]` when that is known."""
+    index: np.ndarray | None = None
+    for n in range(1, length + 1):
+        if n == 1:
+            code = ids.astype(np.int64)
+        else:
+            follow = np.full(len(ids), -1, dtype=np.int64)
+            follow[: max(0, len(ids) - n + 1)] = ids[n - 1 :]
+            found = (room >= n) & (index >= 0) & (follow >= 0)
+            code = np.where(found, index * radix + follow, -1)
+        index = _find(frequent[n - 1], code) if n <= len(frequent) else None
+        yield code, index
+
+
+def _chunks(tokens: Tokens, fields: tuple[str, ...]) -> Iterator[tuple[np.ndarray, ...]]:
+    """A chunk of articles at a time: the stem ids of their `fields`, each position's room
+    to its segment's end, and its article (numbered within the chunk)."""
+    n = tokens.n
+    for a in range(0, n, ARTICLES):
+        b = min(n, a + ARTICLES)
+        parts = []
+        for name in fields:
+            ids, starts = tokens.field(name)
+            lengths = np.diff(starts[a : b + 1])
+            ends = np.repeat(starts[a + 1 : b + 1], lengths)
+            positions = np.arange(starts[a], starts[b])
+            parts.append((ids[starts[a] : starts[b]], ends - positions,
+                          np.repeat(np.arange(b - a), lengths)))  # fmt: skip
+        yield tuple(np.concatenate(column) for column in zip(*parts, strict=True))
+
+
+def _distinct(values: np.ndarray) -> np.ndarray:
+    """The sorted distinct values (a sort: `np.unique`'s hash table is far slower on
+    millions of distinct 64-bit codes)."""
+    ordered = np.sort(values)
+    return ordered[np.concatenate(([True], ordered[1:] != ordered[:-1]))[: len(ordered)]]
+
+
+def _summed(codes: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each distinct code with the sum of its counts."""
+    order = np.argsort(codes)
+    ordered = codes[order]
+    first = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1]))[: len(codes)])
+    return ordered[first], np.add.reduceat(counts[order], first) if len(first) else counts
+
+
+def _articles_per_code(code: np.ndarray, article: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A chunk's distinct codes and how many of its articles each is in."""
+    span = int(code.max()) + 1 if len(code) else 1
+    if span * (int(article.max(initial=0)) + 1) >= 2**62:  # (article, code) pairs overflow
+        local, code = np.unique(code, return_inverse=True)
+        span = len(local)
+    else:
+        local = None
+    pairs = _distinct(article * span + code)
+    found, counts = np.unique(pairs % span, return_counts=True)
+    return (found if local is None else local[found]), counts
+
+
+def _document_frequencies(
+    tokens: Tokens, frequent: list[pd.Index], radix: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct codes of the next n-gram length and the articles each is in."""
+    found, counts, pending = [], [], 0
+    for ids, room, article in _chunks(tokens, tokens.fields):
+        *_, (code, _) = _levels(ids, room, frequent, radix, len(frequent) + 1)
+        keep = code >= 0
+        chunk_codes, chunk_counts = _articles_per_code(code[keep], article[keep])
+        found.append(chunk_codes)
+        counts.append(chunk_counts.astype(np.int32))
+        pending += len(chunk_codes)
+        if pending > MERGE:  # sum what is held so far: a code found in many chunks is one
+            merged = _summed(np.concatenate(found), np.concatenate(counts))
+            found, counts, pending = [merged[0]], [merged[1]], len(merged[0])
+    if len(found) == 1:
+        return found[0], counts[0]
+    if not found:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int32)
+    return _summed(np.concatenate(found), np.concatenate(counts))
+
+
+def fit_vocabulary(
+    tokens: Tokens, length: int, min_df: int, max_df: float
+) -> Vocabulary | None:
+    """The n-grams of up to `length` words in at least `min_df` and at most `max_df`
+    articles (counts, as `CountVectorizer`'s cut-offs are), or None when none is."""
+    radix = max(1, len(tokens.stems))
+    frequent: list[pd.Index] = []
+    spelled: list[list[str]] = []
+    kept_terms: list[str] = []
+    kept_df, kept_at = [], []
+    for n in range(1, length + 1):
+        codes, df = _document_frequencies(tokens, frequent, radix)
+        if n == 1 and not len(codes):
+            return None  # no word at all: only stop words and one-letter words
+        mask = df >= min_df
+        frequent.append(pd.Index(codes[mask]))
+        df = df[mask].astype(np.int64)
+        stems, codes = tokens.stems, frequent[-1].to_numpy().tolist()
+        if n == 1:
+            spelled.append([stems[c] for c in codes])
+        else:
+            prefix = spelled[-1]
+            spelled.append([f"{prefix[c // radix]} {stems[c % radix]}" for c in codes])
+        small = np.flatnonzero(df <= max_df)
+        kept_terms += [spelled[-1][i] for i in small.tolist()]
+        kept_df.append(df[small])
+        kept_at.append((n - 1, small))
+        if not len(frequent[-1]):
+            break
+    if not kept_terms:
+        return None
+    order = sorted(range(len(kept_terms)), key=kept_terms.__getitem__)
+    column_of = np.empty(len(order), dtype=np.int64)
+    column_of[order] = np.arange(len(order))
+    columns, start = [], 0
+    for level, small in kept_at:
+        column = np.full(len(frequent[level]), -1, dtype=np.int64)
+        column[small] = column_of[start : start + len(small)]
+        columns.append(column)
+        start += len(small)
+    df = np.concatenate(kept_df)[order]
+    return Vocabulary([kept_terms[i] for i in order], df, frequent, columns, radix)
+
+
+def count_matrix(tokens: Tokens, field: str, vocabulary: Vocabulary) -> sp.csr_matrix:
+    """How often each kept term occurs in each article's `field` (float32 CSR)."""
+    width = len(vocabulary.terms)
+    blocks = []
+    for ids, room, article in _chunks(tokens, (field,)):
+        rows, cols = [], []
+        levels = _levels(ids, room, vocabulary.frequent, vocabulary.radix,
+                         len(vocabulary.frequent))  # fmt: skip
+        for (_, index), column in zip(levels, vocabulary.columns, strict=True):
+            col = np.where(index >= 0, column[np.maximum(index, 0)], -1)
+            rows.append(article[col >= 0])
+            cols.append(col[col >= 0])
+        size = min(ARTICLES, tokens.n - len(blocks) * ARTICLES)
+        rows_, cols_ = np.concatenate(rows), np.concatenate(cols)
+        block = sp.csr_matrix(
+            (np.ones(len(rows_), dtype=np.float32), (rows_, cols_)), shape=(size, width)
+        )
+        block.sum_duplicates()
+        blocks.append(block)
+    if not blocks:
+        return sp.csr_matrix((tokens.n, width), dtype=np.float32)
+    return sp.vstack(blocks, format="csr", dtype=np.float32)
+
+
+def smooth_idf(df: np.ndarray, n: int) -> np.ndarray:
+    """scikit-learn's smoothed idf, ln((1 + n) / (1 + df)) + 1, in float32 as its
+    `TfidfVectorizer(dtype=np.float32)` computes it."""
+    return np.log((n + 1) / (df.astype(np.float32) + 1.0)) + 1.0
