@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from relata import artifact
 from relata.artifact import registry
@@ -30,6 +31,7 @@ from relata.training.gates import GateFailure, publish_gates
 from relata.training.hygiene import cap_hubs, collapse_duplicates, diversify, duplicate_groups
 from relata.training.language import article_languages, language_code
 from relata.training.neighbours import (
+    Neighbours,
     PairSignals,
     category_names,
     pair_signals,
@@ -104,30 +106,30 @@ def no_progress(step: str, total: int) -> Callable[[int], None]:
     return lambda n: None
 
 
-def build_version(
-    source: Source,
-    models_dir: Path,
-    settings: TrainSettings,
-    progress: Progress = no_progress,
-) -> TrainReport:
-    """Train on the archive (plus what was ingested since) and publish the new version
-    folder, without making it live."""
-    started = time.perf_counter()
-    timings: dict[str, float] = {}
+@dataclass
+class Features:
+    """The features step's output: the fitted vectoriser, the content vectors, and the
+    blend calibration chose (recency resolved to numbers in `settings`)."""
 
-    def lap(step: str, since: float) -> float:
-        now = time.perf_counter()
-        timings[step] = round(now - since, 3)
-        return now
+    vectorizer: ArticleVectorizer
+    text: sp.csr_matrix  # the text block alone (near-duplicates and MMR compare text)
+    matrix: sp.csr_matrix  # text and tags combined: what neighbours are searched in
+    settings: TrainSettings
+    category_bonus: dict[str, float] | float
+    calibration: dict[str, Any]
 
-    mark = started
-    archive: Archive = load_archive(
-        source.archives, settings.max_bad_share, source.ingested, source.deleted
-    )
+
+def load_articles(source: Source, settings: TrainSettings) -> tuple[Archive, pd.DataFrame]:
+    """The archive (plus what was ingested since), each article with its language."""
+    archive = load_archive(source.archives, settings.max_bad_share, source.ingested,
+                           source.deleted)  # fmt: skip
     articles = archive.articles.reset_index(drop=True)
     articles["language"] = article_languages(articles, language_code(settings.language) or "en")
-    mark = lap("load", mark)
+    return archive, articles
 
+
+def fit_features(articles: pd.DataFrame, settings: TrainSettings) -> Features:
+    """Fit the vectoriser, calibrate the blend on held-out text halves, combine."""
     vectorizer = ArticleVectorizer(
         field_weights={
             "title": settings.title_weight,
@@ -151,7 +153,6 @@ def build_version(
     )  # fmt: skip
     del tokens
     vectorizer.tag_scale_ = weights.tag_scale
-    matrix = vectorizer.combine(text, members)
     # From here on recency is numbers: the ones measured, or the ones given.
     settings = dataclasses.replace(
         settings,
@@ -166,13 +167,16 @@ def build_version(
         ),
         "category_bonus": weights.category_bonus,
     }
-    mark = lap("features", mark)
+    return Features(vectorizer, text, vectorizer.combine(text, members), settings,
+                    weights.category_bonus, calibration)  # fmt: skip
 
-    signals = pair_signals(articles, weights.category_bonus)
-    neighbours = rank_neighbours(matrix, signals, settings, progress("neighbours", len(articles)))
-    mark = lap("neighbours", mark)
-    recall = search_recall(matrix, neighbours.index, signals, settings, settings.recall_sample)
-    mark = lap("recall", mark)
+
+def clean_lists(
+    neighbours: Neighbours, text: sp.csr_matrix, signals: PairSignals,
+    articles: pd.DataFrame, settings: TrainSettings, clicks: tuple[Any, ...],
+) -> None:  # fmt: skip
+    """List hygiene, in place: one version per story, MMR, the hub cap, then readers'
+    clicks as a tie-breaker when asked."""
     index, score = neighbours.index, neighbours.score
     # A near-duplicate pair's stored score cannot be below this, whatever its dates.
     lowest = settings.duplicate_threshold * settings.text_weight * (1 - settings.recency_weight)
@@ -183,25 +187,19 @@ def build_version(
     diversify(text, index, score, settings.diversity)
     cap = max(settings.hub_cap_min, math.ceil(settings.hub_cap_share * len(articles)))
     cap_hubs(index, score, cap)
-    if settings.popularity_weight and source.clicks:
+    if settings.popularity_weight and clicks:
         today = datetime.now(UTC).date()
-        popular = decayed_clicks(source.clicks, today, settings.popularity_half_life_days)
+        popular = decayed_clicks(clicks, today, settings.popularity_half_life_days)
         popularity = popularity_by_row(popular, articles["slug"].tolist())
         break_ties(index, score, popularity, settings.popularity_weight)
-    mark = lap("hygiene", mark)
 
-    cards = build_cards(articles, settings.excerpt_chars)
-    version = _new_version(archive.sha256, settings)
-    slugs = articles["slug"].tolist()
-    rows = {slug: row for row, slug in enumerate(slugs)}
-    # The columns' names are LoadedModel's field names.
-    in_memory = artifact.LoadedModel(
-        version, {}, cards, index, score, rows, slugs, **columns(cards)
-    )
-    figures = evaluate(in_memory, (matrix, vectorizer.feature_names()))
-    figures["search_recall_at_10"] = recall
-    mark = lap("evaluate", mark)
-    manifest = {
+
+def manifest_for(
+    source: Source, archive: Archive, articles: pd.DataFrame, features: Features,
+    figures: dict[str, Any], timings: dict[str, float],
+) -> dict[str, Any]:  # fmt: skip
+    """What a version records about how it was made (the writer adds files and format)."""
+    return {
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "archive": {
             "files": [str(p) for p in source.archives],
@@ -213,31 +211,72 @@ def build_version(
             "rows_not_published": archive.not_published,
             "articles": len(articles),
         },
-        "parameters": settings.as_dict(),
+        "parameters": features.settings.as_dict(),
         "libraries": library_versions(LIBRARIES),
-        "vocabulary": vectorizer.vocabulary_size(),
+        "vocabulary": features.vectorizer.vocabulary_size(),
         "languages": articles["language"].value_counts().to_dict(),
         "evaluation": figures,
-        "calibration": calibration,
+        "calibration": features.calibration,
         "timings": timings,
     }
+
+
+def build_version(
+    source: Source,
+    models_dir: Path,
+    settings: TrainSettings,
+    progress: Progress = no_progress,
+) -> TrainReport:
+    """Train on the archive (plus what was ingested since) and publish the new version
+    folder, without making it live: load → features → neighbours → hygiene → evaluate →
+    write, each step timed."""
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+
+    def lap(step: str, since: float) -> float:
+        now = time.perf_counter()
+        timings[step] = round(now - since, 3)
+        return now
+
+    archive, articles = load_articles(source, settings)
+    mark = lap("load", started)
+    features = fit_features(articles, settings)
+    settings, matrix = features.settings, features.matrix
+    mark = lap("features", mark)
+    signals = pair_signals(articles, features.category_bonus)
+    neighbours = rank_neighbours(matrix, signals, settings, progress("neighbours", len(articles)))
+    mark = lap("neighbours", mark)
+    recall = search_recall(matrix, neighbours.index, signals, settings, settings.recall_sample)
+    mark = lap("recall", mark)
+    clean_lists(neighbours, features.text, signals, articles, settings, source.clicks)
+    index, score = neighbours.index, neighbours.score
+    mark = lap("hygiene", mark)
+
+    cards = build_cards(articles, settings.excerpt_chars)
+    version = _new_version(archive.sha256, settings)
+    slugs = articles["slug"].tolist()
+    rows = {slug: row for row, slug in enumerate(slugs)}
+    # The columns' names are LoadedModel's field names.
+    in_memory = artifact.LoadedModel(
+        version, {}, cards, index, score, rows, slugs, **columns(cards)
+    )
+    names = features.vectorizer.feature_names()
+    figures = evaluate(in_memory, (matrix, names))
+    figures["search_recall_at_10"] = recall
+    mark = lap("evaluate", mark)
+    why = explain_table(matrix, features.text.shape[1], index, signals, settings)
     model = artifact.write_model(
         models_dir,
         version,
-        write_vectorizer=partial(dump_state, vectorizer),
+        write_vectorizer=partial(dump_state, features.vectorizer),
         index=index,
         score=score,
         cards=cards,
         features=matrix,
-        feature_names=vectorizer.feature_names(),
-        why=render_table(
-            explain_table(matrix, text.shape[1], index, signals, settings),
-            index,
-            vectorizer.feature_names(),
-            vectorizer.n_jobs,
-        ),
+        feature_names=names,
+        why=render_table(why, index, names, features.vectorizer.n_jobs),
         fallbacks=fallback_rows(articles, signals),
-        manifest=manifest,
+        manifest=manifest_for(source, archive, articles, features, figures, timings),
     )
     lap("write", mark)
     return TrainReport(
@@ -248,7 +287,7 @@ def build_version(
         articles=len(articles),
         errors=archive.errors,
         not_published=archive.not_published,
-        vocabulary=vectorizer.vocabulary_size(),
+        vocabulary=features.vectorizer.vocabulary_size(),
         seconds=time.perf_counter() - started,
         timings=timings,
         evaluation=figures,
