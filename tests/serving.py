@@ -44,6 +44,18 @@ def get_text(url: str) -> str:
         return response.read().decode()
 
 
+def ingest(base: str, article: dict[str, Any], token: str) -> None:
+    """POST one article to a served `/v1/articles` with an admin `token`, expecting 200."""
+    request = urllib.request.Request(
+        f"{base}/v1/articles",
+        data=json.dumps(article).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    # A worker's first ingest imports the training libraries: seconds, tens when busy.
+    with urllib.request.urlopen(request, timeout=120) as response:
+        assert response.status == 200
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

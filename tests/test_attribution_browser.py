@@ -16,7 +16,7 @@ from selenium.webdriver.common.by import By
 from tests.browser import chromium, static_site
 from tests.conftest import make_token
 from tests.corpus import HOSTILE_ARTICLE
-from tests.serving import get_json, served, wait_until
+from tests.serving import get_json, ingest, served, wait_until
 
 SLUG = "mars-rover-lands"
 
@@ -40,16 +40,6 @@ def _request(url: str, token: str) -> tuple[int, Any]:
         return response.status, json.load(response)
 
 
-def _ingest(base: str, article: dict[str, Any], token: str) -> None:
-    request = urllib.request.Request(
-        f"{base}/v1/articles", data=json.dumps(article).encode(),
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-    )  # fmt: skip
-    # The worker's first ingest imports the training libraries: seconds, more when busy.
-    with urllib.request.urlopen(request, timeout=60) as response:
-        assert response.status == 200
-
-
 @pytest.mark.slow
 def test_widget_attributes_one_impression_and_one_click_to_the_serving_model(
     models: Path, sqlite_url: str, tmp_path: Path
@@ -62,7 +52,7 @@ def test_widget_attributes_one_impression_and_one_click_to_the_serving_model(
     ):
         # The hostile card links to a page of the site, so following it really navigates.
         hostile = {**HOSTILE_ARTICLE, "url": f"{site}/next.html"}
-        _ingest(api, hostile, make_token(sqlite_url, "admin"))
+        ingest(api, hostile, make_token(sqlite_url, "admin"))
         (tmp_path / "next.html").write_text("<!doctype html><title>Next</title><p>Next")
         (tmp_path / "article.html").write_text(PAGE % (SLUG, api))
         status, listed = get_json(f"{api}/v1/related/{SLUG}?limit=4")

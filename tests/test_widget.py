@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from selenium.webdriver.common.by import By
 from tests.browser import chromium, static_site
 from tests.conftest import ROOT, make_token
 from tests.corpus import HOSTILE_ARTICLE
-from tests.serving import free_port, get_json, served, wait_until
+from tests.serving import free_port, get_json, ingest, served, wait_until
 
 # Collects the page's own errors and the widget's events, before the widget loads.
 WATCH = """<script>
@@ -79,17 +78,6 @@ def _children(browser: webdriver.Chrome, block: str) -> int:
     return browser.execute_script(f"return document.getElementById('{block}').childNodes.length")
 
 
-def _ingest(base: str, article: dict[str, Any], token: str) -> None:
-    request = urllib.request.Request(
-        f"{base}/v1/articles",
-        data=json.dumps(article).encode(),
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-    )
-    # A generous bound: the first ingest loads the vectoriser, slow on a busy machine.
-    with urllib.request.urlopen(request, timeout=120) as response:
-        assert response.status == 200
-
-
 @pytest.mark.slow
 def test_widget_renders_the_api_cards_and_nothing_for_an_unknown_slug(
     browser: webdriver.Chrome, models: Path, sqlite_url: str, tmp_path: Path
@@ -100,7 +88,7 @@ def test_widget_renders_the_api_cards_and_nothing_for_an_unknown_slug(
         served(models, "--database-url", sqlite_url, workers=1, RELATA_CORS_ORIGINS=site) as api,
     ):
         hostile = {**HOSTILE_ARTICLE, "image": f"{site}/ice.png"}
-        _ingest(api, hostile, make_token(sqlite_url, "admin"))
+        ingest(api, hostile, make_token(sqlite_url, "admin"))
         # The unknown slug comes first: its failure must not stop the blocks after it.
         shown = {"mars": ("mars-rover-lands", 4), "politics": ("election-results-senate", 6)}
         blocks = '<div id="unknown" data-relata-slug="no-such-article" data-limit="4"></div>'
