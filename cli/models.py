@@ -14,6 +14,7 @@ from relata.cli.options import (
     DATABASE,
     MODELS,
     live_model,
+    no_database,
     open_database,
     progress,
     train_settings,
@@ -196,15 +197,27 @@ def list_models(models_dir: Path) -> None:
         )
 
 
+def readers_report(models_dir: Path, database_url: str) -> dict | None:
+    """Readers' clicks for the report (the service's counters), when there is a database."""
+    from relata.service.stats import readers
+
+    if no_database(models_dir, database_url):
+        return None
+    with open_database(models_dir, database_url) as target:
+        return readers(target, datetime.now(UTC).date())
+
+
 @click.command("evaluate")
 @MODELS
+@DATABASE
 @click.option("--version", help="Version to evaluate [default: the live one].")
 @click.option("--against", help="Another version to compare with, list by list.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Report folder [default: MODELS/reports/VERSION].")  # fmt: skip
 def evaluate_command(
-    models_dir: Path, version: str | None, against: str | None, out: Path | None
-) -> None:
+    models_dir: Path, database_url: str, version: str | None, against: str | None,
+    out: Path | None,
+) -> None:  # fmt: skip
     """Print and write (JSON + HTML with plots) a model's figures, optionally against another."""
     from relata import artifact
     from relata.artifact import signing
@@ -227,7 +240,13 @@ def evaluate_command(
         click.echo(f"against {against}: {percent(changes['changed_share'])} of shown lists "
                    f"change, mean Jaccard {changes['mean_jaccard']:.3f}")  # fmt: skip
     folder = out or models_dir / "reports" / (model.version + (f"-vs-{against}" if against else ""))
-    report = write_report(folder, figures, model, other, changes)
+    readers = readers_report(models_dir, database_url)
+    if readers:
+        click.echo(f"readers {readers['from']} to {readers['to']}: " + "; ".join(
+            f"{g['model_version']} CTR {g['ctr']:.2%} of {g['impressions']:,} lists"
+            for g in readers["versions"]
+        ) + (f". {readers['verdict']}" if readers["verdict"] else ""))  # fmt: skip
+    report = write_report(folder, figures, model, other, changes, readers)
     click.echo(f"report: {report}")
 
 

@@ -68,7 +68,7 @@ def open_database(models_dir: Path, url: str, create: bool = False) -> Iterator[
 
     from relata.service.database import Database, default_url
 
-    if not create and _no_database(models_dir, url):
+    if not create and no_database(models_dir, url):
         raise click.ClickException(
             f"no overrides database in {models_dir} (run `relata db upgrade --models "
             f"{models_dir}`, or give --database-url)"
@@ -100,8 +100,9 @@ def live_model(models_dir: Path) -> LoadedModel:
         raise click.ClickException(str(exc)) from None
 
 
-def _no_database(models_dir: Path, url: str) -> bool:
-    # No URL and no default file: nothing was ever stored, and reading must not create it.
+def no_database(models_dir: Path, url: str) -> bool:
+    """No URL given and no default database file: nothing was ever stored (and reading
+    must not create it)."""
     from relata.service.database import DATABASE_FILE
 
     return not url and not (models_dir / DATABASE_FILE).exists()
@@ -112,7 +113,7 @@ def overrides_snapshot(models_dir: Path, url: str) -> Snapshot | None:
     from relata.service.editorial import build_snapshot
     from relata.service.overrides import Overrides
 
-    if _no_database(models_dir, url):
+    if no_database(models_dir, url):
         return None
     with open_database(models_dir, url) as target:
         return build_snapshot(Overrides(target))
@@ -162,7 +163,7 @@ def training_source(archives: tuple[Path, ...], models_dir: Path, url: str) -> S
     from relata.service.schema import ArticleCount, IngestedArticle
     from relata.training.pipeline import Source
 
-    if _no_database(models_dir, url):
+    if no_database(models_dir, url):
         return Source(archives)
     with open_database(models_dir, url) as target:
         if not inspect(target.engine).has_table(IngestedArticle.__tablename__):

@@ -20,14 +20,6 @@ def _line(group: dict[str, Any]) -> str:
             f"{group['ctr']:>8.2%}  {interval}")  # fmt: skip
 
 
-def verdict(comparison: dict[str, Any]) -> str:
-    """One sentence on whether b's CTR differs from a's beyond chance."""
-    points = comparison["difference"] * 100
-    said = "significant" if comparison["significant"] else "not significant"
-    return (f"{comparison['b']} against {comparison['a']}: {points:+.2f} points of CTR "
-            f"(z {comparison['z']:.2f}, p {comparison['p_value']:.3f}): {said} at 5 %")  # fmt: skip
-
-
 @click.command("stats")
 @MODELS
 @DATABASE
@@ -70,4 +62,4 @@ def stats_command(
     if not document["groups"]:
         click.echo("no events counted in this period")
     if document["comparison"]:
-        click.echo(verdict(document["comparison"]))
+        click.echo(stats.verdict(document["comparison"]))

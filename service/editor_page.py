@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 from flask import (
@@ -165,8 +166,9 @@ def models() -> str | Response:
     model = live_model()
     store = current_app.extensions["relata.store"]
     earlier = [v for v in registry.recent_versions(store.models_dir) if v != model.version]
-    key = (model.version, earlier[0] if earlier else None)
-    # Plots and the list-by-list comparison take a second: one page per pair of versions.
+    # Plots and the list-by-list comparison take a second: one page per pair of versions
+    # (and per hour, for readers' clicks).
+    key = (model.version, earlier[0] if earlier else None, datetime.now(UTC).strftime("%Y%m%d%H"))
     kept = current_app.extensions.setdefault("relata.model_report", {})
     if key not in kept:
         kept.clear()
@@ -176,6 +178,7 @@ def models() -> str | Response:
 
 def _model_report(model: Model, against: str | None, models_dir: Path, key: str) -> str:
     # Imported here, not at start: only this page needs matplotlib, not every worker.
+    from relata.service.stats import readers
     from relata.training.evaluate import compare
     from relata.training.report import render_report
 
@@ -194,6 +197,7 @@ def _model_report(model: Model, against: str | None, models_dir: Path, key: str)
         compare(model, other) if other else None,
         css_url=url_for("editor_page.report_css"),
         back_url=url_for("editor_page.home"),
+        readers=readers(current_app.extensions["relata.database"], datetime.now(UTC).date()),
     )
 
 

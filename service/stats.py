@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import case, func, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from relata.service.database import Database
 from relata.service.schema import ListCount
@@ -120,3 +121,32 @@ def report(database: Database, start: date, end: date, by: str) -> dict[str, Any
         a, b = sorted(top, key=lambda g: (g.variant or "", g.model_version))
         document["comparison"] = compare(a, b)
     return document
+
+
+def verdict(comparison: dict[str, Any]) -> str:
+    """One sentence on whether b's CTR differs from a's beyond chance."""
+    points = comparison["difference"] * 100
+    said = "significant" if comparison["significant"] else "not significant"
+    return (f"{comparison['b']} against {comparison['a']}: {points:+.2f} points of CTR "
+            f"(z {comparison['z']:.2f}, p {comparison['p_value']:.3f}): {said} at 5 %")  # fmt: skip
+
+
+READERS_DAYS = 30  # the model report's window of readers' clicks
+
+
+def readers(database: Database, today: date) -> dict[str, Any] | None:
+    """What the model report shows of readers' clicks over the last `READERS_DAYS` days:
+    CTR per model version (with the A/B verdict) and per card position; None when no
+    list was counted (events off, or no database tables yet)."""
+    start = today - timedelta(days=READERS_DAYS - 1)
+    try:
+        versions = report(database, start, today, "model_version")
+    except SQLAlchemyError:  # a database never migrated to the event counters
+        return None
+    if not versions["groups"]:
+        return None
+    positions = report(database, start, today, "position")
+    comparison = versions["comparison"]
+    return {"from": versions["from"], "to": versions["to"], "versions": versions["groups"],
+            "positions": positions["groups"],
+            "verdict": verdict(comparison) if comparison else None}  # fmt: skip

@@ -117,3 +117,33 @@ def test_the_models_page_shows_the_report_to_a_viewer(pair: Path, sqlite_url: st
     css = client.get("/editor/models/report.css")
     assert css.status_code == 200 and css.mimetype == "text/css" and ".summary" in css.text
     assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+
+
+def test_the_report_shows_what_readers_click_per_version_and_position(
+    pair: Path, sqlite_url: str, tmp_path: Path
+) -> None:
+    from datetime import UTC, datetime
+
+    from relata.service.database import Database
+    from relata.service.events_store import Event, EventCounters
+
+    good, weak = registry.recent_versions(pair)[1], registry.current_version(pair)
+    make_app(pair, sqlite_url)  # migrates the database, as serving does
+    database = Database(sqlite_url)
+    counters = EventCounters(database)
+    for version, clicks in ((good, 20), (weak, 60)):  # 1,000 lists of 3 cards each
+        shown = Event("impression", version, "live", "s", None, 3)
+        clicked = Event("click", version, "live", "s", "t", 2)
+        counters.record([shown] * 1000 + [clicked] * clicks, datetime.now(UTC).date())
+    counters.flush()
+    database.engine.dispose()
+    page = _evaluate(pair, tmp_path / "out", "--database-url", sqlite_url)
+    section = page[page.index('id="readers-h"') :]
+    assert "significant at 5 %" in section and "not significant" not in section
+    assert re.search(rf">{weak}</th><td class=\"num\">1,000</td><td class=\"num\">60</td>"
+                     r"<td class=\"num\">6.00 %", section.replace("\n        ", "")), section
+    assert "Click-through rate by card position" in section and "data:image/png" in section
+    readers = json.loads((tmp_path / "out/evaluation.json").read_text())["readers"]
+    assert {(g["model_version"], g["position"], g["clicks"]) for g in readers["positions"]} >= {
+        (good, 2, 20), (weak, 2, 60), (weak, 1, 0)}
+    assert 'id="readers-h"' not in _evaluate(pair, tmp_path / "none")  # no database: none

@@ -14,7 +14,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from relata.artifact import LoadedModel
 from relata.training.evaluate import SHOWN, quality
-from relata.training.report_plots import plots
+from relata.training.report_plots import ctr_by_position, plots
 
 MOST_CHANGED = 10
 # Differences smaller than this (a share) count as no change in the verdict.
@@ -158,11 +158,25 @@ def calibration_rows(model: LoadedModel, other: LoadedModel | None) -> list[dict
     ]  # fmt: skip
 
 
+def _ctr(share: float) -> str:
+    return f"{100 * share:.2f} %"  # click-through rates are small: two decimals
+
+
+def _reader_row(group: dict[str, Any]) -> dict[str, str]:
+    """One stats group as the report shows it: counts, CTR and its 95 % interval."""
+    name = group["model_version"] + (f" ({group['variant']})" if group.get("variant") else "")
+    return {"name": name, "position": str(group.get("position") or ""),
+            "impressions": count(group["impressions"]), "clicks": count(group["clicks"]),
+            "ctr": _ctr(group["ctr"]),
+            "interval": f"{_ctr(group['ctr_low'])} – {_ctr(group['ctr_high'])}"}  # fmt: skip
+
+
 def render_report(figures: dict[str, Any], model: LoadedModel, other: LoadedModel | None = None,
                   changes: dict[str, Any] | None = None, css_url: str = "",
-                  back_url: str = "") -> str:  # fmt: skip
+                  back_url: str = "", readers: dict[str, Any] | None = None) -> str:  # fmt: skip
     """The report page; its style inline, or linked from `css_url` (for a strict CSP), and
-    a link back to `back_url` when served."""
+    a link back to `back_url` when served. `readers`: what readers clicked, per version
+    and position (the service's `stats.readers`), when events were counted."""
     against = other.version if other else None
     other_figures = other.manifest.get("evaluation") if other else None
     return _ENV.get_template("report.html").render(
@@ -178,6 +192,10 @@ def render_report(figures: dict[str, Any], model: LoadedModel, other: LoadedMode
         changed_share=percent(changes["changed_share"]) if changes else "",
         changed=changed_lists(model, other, changes) if other and changes else [],
         calibration=calibration_rows(model, other),
+        readers=readers,
+        reader_rows=[_reader_row(g) for g in readers["versions"]] if readers else [],
+        position_rows=[_reader_row(g) for g in readers["positions"]] if readers else [],
+        ctr_plot=ctr_by_position(readers["positions"]) if readers else None,
         css="" if css_url else stylesheet(),
         css_url=css_url,
         back_url=back_url,
@@ -190,13 +208,15 @@ def stylesheet() -> str:
 
 
 def write_report(out: Path, figures: dict[str, Any], model: LoadedModel,
-                 other: LoadedModel | None = None, changes: dict[str, Any] | None = None
-                 ) -> Path:  # fmt: skip
+                 other: LoadedModel | None = None, changes: dict[str, Any] | None = None,
+                 readers: dict[str, Any] | None = None) -> Path:  # fmt: skip
     """Write `evaluation.json` and `report.html` into `out`; returns the HTML path."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "evaluation.json").write_text(
-        json.dumps({"figures": figures, "changes": changes}, indent=1), encoding="utf-8"
+        json.dumps({"figures": figures, "changes": changes, "readers": readers}, indent=1),
+        encoding="utf-8",
     )
     path = out / "report.html"
-    path.write_text(render_report(figures, model, other, changes), encoding="utf-8")
+    path.write_text(render_report(figures, model, other, changes, readers=readers),
+                    encoding="utf-8")  # fmt: skip
     return path

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure  # no pyplot: no global state, no display needed
@@ -75,3 +76,34 @@ def plots(models: list[tuple[str, LoadedModel]]) -> list[dict[str, str]]:
             ),
         },
     ]
+
+
+def ctr_by_position(groups: list[dict[str, Any]]) -> dict[str, str]:
+    """CTR per card position, one line with 95 % interval bars per model version (the two
+    most shown), as {title, caption, png}."""
+    shown: dict[str, int] = {}
+    for group in groups:
+        shown[group["model_version"]] = shown.get(group["model_version"], 0) + group["impressions"]
+    versions = sorted(shown, key=shown.__getitem__, reverse=True)[:2]
+    figure = Figure(figsize=(6, 3.2))
+    axes = figure.subplots()
+    for version, colour, shift in zip(versions, COLOURS, (-0.08, 0.08), strict=False):
+        rows = sorted((g for g in groups if g["model_version"] == version),
+                      key=lambda g: g["position"])  # fmt: skip
+        x = np.array([g["position"] for g in rows]) + shift * (len(versions) > 1)
+        ctr = np.array([g["ctr"] for g in rows]) * 100
+        low = ctr - np.array([g["ctr_low"] for g in rows]) * 100
+        high = np.array([g["ctr_high"] for g in rows]) * 100 - ctr
+        axes.errorbar(x, ctr, yerr=[low, high], color=colour, marker="o", capsize=3,
+                      label=version)  # fmt: skip
+    axes.set(title="Readers' click-through rate by card position", xlabel="position",
+             ylabel="CTR (%)")  # fmt: skip
+    axes.spines[["top", "right"]].set_visible(False)
+    if len(versions) > 1:
+        axes.legend(fontsize="small", frameon=False)
+    return {
+        "title": "Click-through rate by card position",
+        "caption": "Clicks on the card at each position over the lists shown, with 95 % "
+        "intervals. Bars that do not overlap differ beyond chance.",
+        "png": _png(figure),
+    }
