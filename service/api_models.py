@@ -29,6 +29,7 @@ from pydantic import (
 from typing_extensions import TypedDict  # pydantic reads `typing.TypedDict` only from 3.12
 
 from relata.service.bounds import AtMost, DefaultFrom
+from relata.service.overrides import GLOBAL_KINDS, utcnow
 from relata.service.related import ANY_LANGUAGE, ITEM_FIELDS
 from relata.training.language import LANGUAGES
 from relata.training.records import SLUG
@@ -47,11 +48,11 @@ FIELD_LIST = rf"^[\s,]*(?:{_FIELD_NAME})(?:\s*,[\s,]*(?:{_FIELD_NAME}))*[\s,]*$"
 
 
 def _day(value: str) -> str:
-    date.fromisoformat(value)  # ValueError: refused, with pydantic's message
-    return value
+    return date.fromisoformat(value).isoformat()  # ValueError: refused, with its message
 
 
 def _not_blank(value: str) -> str:
+    # The pattern `\S` describes this to clients; Python's idea of blank is the one kept.
     if not value.strip():
         raise ValueError("must not be blank")
     return value.strip()
@@ -65,7 +66,7 @@ def _future(value: str) -> datetime:
             moment = moment.astimezone(UTC).replace(tzinfo=None)
     except OverflowError:  # e.g. 9999-12-31T23:59:59-01:00 is past year 9999 in UTC
         raise ValueError(f"not an ISO datetime: {value!r}") from None
-    if moment <= datetime.now(UTC).replace(tzinfo=None):
+    if moment <= utcnow():
         raise ValueError("must be in the future")
     return moment
 
@@ -270,7 +271,7 @@ NewOverride = Annotated[NewPin | NewBlock, Field(discriminator="kind")]
 class NewGlobalBlock(_NewOverride):
     """Block `target` from every list (`block`), or unpublish it (`unpublish`)."""
 
-    kind: Literal["block", "unpublish"] = "block"
+    kind: Literal[GLOBAL_KINDS] = "block"  # type: ignore[valid-type]
 
 
 class Order(Strict):

@@ -20,10 +20,11 @@ def _adapter(shape: Any) -> TypeAdapter[Any]:
 
 
 def _message(error: dict[str, Any], data: Any) -> str:
+    if error["type"].startswith("union_tag_"):  # not the sent tag: it may be any JSON
+        expected = error.get("ctx", {}).get("expected_tags")
+        return f"{DISCRIMINATOR}: " + (f"one of {expected}" if expected else "required")
     where = [str(part) for part in error["loc"]]
-    if error["type"].startswith("union_tag_"):
-        where = [DISCRIMINATOR]
-    elif where and isinstance(data, dict) and where[0] == data.get(DISCRIMINATOR):
+    if where and isinstance(data, dict) and where[0] == data.get(DISCRIMINATOR):
         where = where[1:]  # a union's errors start with the member's tag: not a field
     text = error["msg"].removeprefix("Value error, ")
     return f"{'.'.join(where) or 'body'}: {text}"

@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from relata.service.api_models import Article, BatchRequest, ListParams
+from relata.service.api_models import Article, BatchRequest, ListParams, NewOverride
 from relata.service.errors import ApiError
+from relata.service.overrides import SCOPED_KINDS
 from relata.service.params import parse_query
 from relata.service.settings import SETTINGS
 from relata.training.records import validate_record
@@ -155,3 +156,9 @@ def test_setting_bounds_follow_the_app_config() -> None:
     assert _accepts(ListParams.model_validate, {"limit": "5"}, context=narrow)
     assert not _accepts(ListParams.model_validate, {"limit": "6"}, context=narrow)
     assert not _accepts(parse_query, {"limit": "6"}, narrow)
+
+
+def test_every_scoped_kind_has_a_model() -> None:
+    # A kind added to overrides.SCOPED_KINDS needs its member of the NewOverride union.
+    schema = TypeAdapter(NewOverride).json_schema()
+    assert set(schema["discriminator"]["mapping"]) == set(SCOPED_KINDS)
