@@ -1,4 +1,4 @@
-"""The API's request and response shapes, declared once.
+"""The API's request shapes, declared once (responses: `api_replies`).
 
 Request models validate what clients send (editor writes, `If-Match`) and every model is
 described in `/openapi.json` (`relata.service.openapi`), so the two cannot drift. Two
@@ -8,7 +8,6 @@ and article records (`training.records.validate_record`, shared with the archive
 
 Conventions: request models are strict (a JSON body's values keep their JSON types). A
 field written `name: T = None` (no `| None`) may be left out but not sent as null.
-Responses are TypedDicts: the views build plain dicts, and these type and describe them.
 """
 
 from __future__ import annotations
@@ -147,77 +146,6 @@ class BatchRequest(_ListFilters, Strict):
     exclude: list[str] = None  # type: ignore[assignment]
 
 
-class Signals(TypedDict, total=False):
-    """Each signal's part of a pick's score."""
-
-    text: float
-    tags: float
-    category: float
-    recency: float
-
-
-class Why(TypedDict, total=False):
-    """Why a model pick was made (its first ten positions): shared tags and terms."""
-
-    tags: list[str]
-    terms: list[str]
-    signals: Signals
-
-
-class Card(TypedDict):
-    """One related article as served; `fields` may leave out all but `slug`."""
-
-    slug: str
-    title: NotRequired[str]
-    category: NotRequired[str | None]
-    excerpt: NotRequired[str | None]
-    url: NotRequired[str | None]
-    image: NotRequired[str | None]
-    published_at: NotRequired[str | None]
-    language: NotRequired[str]
-    score: NotRequired[float | None]
-    source: NotRequired[Literal["model", "pin", "fallback"]]
-    why: NotRequired[Why | None]
-
-
-class RelatedList(TypedDict):
-    """`GET /v1/related/{slug}`."""
-
-    slug: str
-    model_version: str
-    items: list[Card]
-    fallbacks: NotRequired[int]
-
-
-class ErrorDetail(TypedDict):
-    """What went wrong: a stable code and a message naming the bad value."""
-
-    code: str
-    message: str
-
-
-class Error(TypedDict):
-    """Every error response."""
-
-    error: ErrorDetail
-
-
-class BatchResult(TypedDict):
-    """One slug's cards, or why there are none."""
-
-    slug: str
-    items: NotRequired[list[Card]]
-    fallbacks: NotRequired[int]
-    error: NotRequired[ErrorDetail]
-
-
-class BatchResponse(TypedDict):
-    """`POST /v1/related:batch`: one result per slug, in order."""
-
-    model_version: str
-    results: list[BatchResult]
-
-
 # -- editors --------------------------------------------------------------------------------
 
 
@@ -282,66 +210,11 @@ class Order(Strict):
     expires_at: Expiry | None = None
 
 
-class Override(TypedDict):
-    """One pin, block or unpublishing."""
-
-    id: int
-    kind: Literal["pin", "block", "unpublish"]
-    target: str
-    position: int | None
-    author: str
-    reason: str
-    created_at: str
-    expires_at: str | None
-    expired: NotRequired[bool]
-    stale: NotRequired[str | None]
-
-
-class OverrideState(TypedDict):
-    """A scope's overrides and version (the version is also the `ETag`)."""
-
-    scope: str
-    version: int
-    overrides: list[Override]
-
-
 class AuditParams(BaseModel):
     """Query parameters of `GET /v1/audit`."""
 
     scope: str = Field(None, description="A source slug, or * for global blocks.")
     limit: int = Field(100, ge=1, le=MAX_AUDIT)
-
-
-class AuditEntry(TypedDict):
-    """One change, with what it replaced."""
-
-    id: int
-    at: str
-    actor: str
-    action: str
-    scope: str
-    target: str | None
-    before: Any
-    after: Any
-
-
-class AuditLog(TypedDict):
-    """`GET /v1/audit`, newest first."""
-
-    entries: list[AuditEntry]
-
-
-class StaleOverride(Override):
-    """An override that cannot apply as meant, with its scope."""
-
-    scope: str
-
-
-class StaleOverrides(TypedDict):
-    """`GET /v1/overrides:stale`."""
-
-    model_version: str
-    stale: list[StaleOverride]
 
 
 # -- articles ---------------------------------------------------------------------------------
@@ -378,52 +251,7 @@ class ArticleBatch(TypedDict):
     articles: Annotated[list[Article], Field(min_length=1), AtMost("MAX_BATCH")]
 
 
-class Withdrawn(TypedDict):
-    """An article sent with a status other than `published`."""
-
-    slug: str
-    status: str
-
-
-class Ingested(TypedDict):
-    """`POST /v1/articles`: each published article's cards, served at once."""
-
-    model_version: str
-    related: dict[str, list[Card]]
-    withdrawn: list[Withdrawn]
-
-
-class Deleted(TypedDict):
-    """`DELETE /v1/articles/{slug}`."""
-
-    slug: str
-    deleted: bool
-
-
 # -- ops and the editor page -------------------------------------------------------------------
-
-
-class Health(TypedDict):
-    """`GET /healthz`."""
-
-    status: Literal["ok"]
-
-
-class Readiness(TypedDict):
-    """`GET /readyz`: degraded (still 200) while the database is away or a fallback serves."""
-
-    status: Literal["ready", "degraded"]
-    model_version: str
-    refused_versions: dict[str, str]
-    fallback: dict[str, str] | None
-    database: str
-
-
-class Versions(TypedDict):
-    """`GET /-/version`: the live manifest (archive files by name only) and libraries."""
-
-    service: dict[str, str | None]
-    model: dict[str, Any] | None
 
 
 class Login(BaseModel):

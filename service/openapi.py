@@ -1,5 +1,6 @@
-"""The OpenAPI 3.1 document, generated from the API models (`api_models`) and a table of
-operations (`operations`), so it cannot drift from what the service validates."""
+"""The OpenAPI 3.1 document, generated from the API's shapes (`api_models`, `api_replies`)
+and a table of operations (`operations`), so it cannot drift from what the service
+validates."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import GenerateJsonSchema, NoDefault
 from pydantic_core import core_schema
 
-from relata.service.api_models import Error
+from relata.service.api_replies import Error
 from relata.service.bounds import resolve
 
 REF = "#/components/schemas/{model}"

@@ -1,9 +1,11 @@
 """Every HTTP operation the service answers, described: `/openapi.json` is built from this
-table and the models in `api_models` (a test fails when a route is missing here)."""
+table and the shapes in `api_models` (requests) and `api_replies` (responses); a test
+fails when a route is missing here."""
 
 from __future__ import annotations
 
 from relata.service import api_models as m
+from relata.service import api_replies as r
 from relata.service.openapi import Operation, Reply
 
 CACHED = ("ETag", "Cache-Control")
@@ -11,18 +13,18 @@ NOT_MODIFIED = {304: Reply("Not modified (If-None-Match matched the ETag)")}
 LIST_ERRORS = (400, 404, 410, 503)
 READ_ERRORS = (401, 404, 503)  # an editor read: token, unknown slug, no model or database
 WRITE_ERRORS = (400, 401, 403, 404, 412, 413, 428, 503)
-STATE = Reply("The scope's overrides and version (also in ETag)", m.OverrideState)
+STATE = Reply("The scope's overrides and version (also in ETag)", r.OverrideState)
 WRITE_400 = {400: Reply("Bad body or parameter (`bad_parameter`, `bad_json`, `duplicate`, "
-                        "`self_link`)", m.Error)}  # fmt: skip
+                        "`self_link`)", r.Error)}  # fmt: skip
 HTML_PAGE = Reply("Page", media="text/html")
 LOGGED_OUT = {302: Reply("Not logged in: to the log-in page")}
 CSRF = Reply("Missing or wrong CSRF token (`csrf`): the form's hidden `csrf` field must match "
-             "the session's", m.Error)  # fmt: skip
+             "the session's", r.Error)  # fmt: skip
 
 OPERATIONS: tuple[Operation, ...] = (
     # -- the read API
     Operation("GET", "/v1/related/{slug}", "Ranked related cards for one article",
-              Reply("The related list", m.RelatedList, headers=CACHED), LIST_ERRORS,
+              Reply("The related list", r.RelatedList, headers=CACHED), LIST_ERRORS,
               NOT_MODIFIED, query=m.ListParams),
     Operation("GET", "/v1/related/{slug}.html",
               "Ranked related cards for one article, as an HTML fragment",
@@ -34,7 +36,7 @@ OPERATIONS: tuple[Operation, ...] = (
               "card has an image; empty when the list is. Errors are JSON."),
     Operation("POST", "/v1/related:batch", "Related cards for many slugs in one call",
               Reply("One result per slug, in order; unknown slugs carry an error",
-                    m.BatchResponse), (400, 413, 503), body=m.BatchRequest),
+                    r.BatchResponse), (400, 413, 503), body=m.BatchRequest),
     Operation("GET", "/embed.js", "The drop-in widget script",
               Reply("The script", media="text/javascript", headers=CACHED), (), NOT_MODIFIED,
               description="Plain JavaScript with no dependencies: fills every element with a "
@@ -42,11 +44,11 @@ OPERATIONS: tuple[Operation, ...] = (
               "cards from `GET /v1/related/{slug}` of the service it was loaded from. The ETag "
               "is the script's digest; Cache-Control is the lists'."),
     # -- ops
-    Operation("GET", "/healthz", "Liveness", Reply("Alive", m.Health)),
+    Operation("GET", "/healthz", "Liveness", Reply("Alive", r.Health)),
     Operation("GET", "/readyz", "Readiness: a verified model is loaded",
-              Reply("Ready (or degraded: still serving)", m.Readiness), (503,)),
+              Reply("Ready (or degraded: still serving)", r.Readiness), (503,)),
     Operation("GET", "/-/version", "Live model manifest and library versions",
-              Reply("Versions", m.Versions)),
+              Reply("Versions", r.Versions)),
     Operation("GET", "/metrics", "Prometheus metrics",
               Reply("Text exposition format", media="text/plain")),
     Operation("GET", "/openapi.json", "This description",
@@ -73,21 +75,21 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("DELETE", "/v1/blocks/{target}", "Lift a global block or unpublishing", STATE,
               WRITE_ERRORS, WRITE_400, headers=m.IfMatch, bearer=True),
     Operation("GET", "/v1/audit", "The newest changes to overrides",
-              Reply("Audit entries, newest first", m.AuditLog), (400, *READ_ERRORS, 414),
+              Reply("Audit entries, newest first", r.AuditLog), (400, *READ_ERRORS, 414),
               query=m.AuditParams, bearer=True),
     Operation("GET", "/v1/overrides:stale",
               "Overrides whose source or target the live model no longer has, or unpublished",
-              Reply("Stale overrides", m.StaleOverrides), READ_ERRORS, bearer=True),
+              Reply("Stale overrides", r.StaleOverrides), READ_ERRORS, bearer=True),
     # -- articles between retrains
     Operation("POST", "/v1/articles", "Add or update articles between retrains (admin)",
               Reply("Each published article's related cards, served at once, and the "
-                    "articles withdrawn", m.Ingested), (400, 401, 403, 413, 503),
+                    "articles withdrawn", r.Ingested), (400, 401, 403, 413, 503),
               {400: Reply("An invalid article (`invalid_article`, the archive's validation "
-                          "reason) or body (`bad_json`)", m.Error)},
+                          "reason) or body (`bad_json`)", r.Error)},
               body=m.Article | m.ArticleBatch, bearer=True),
     Operation("DELETE", "/v1/articles/{slug}",
               "Delete an article: out of every list at once (admin)",
-              Reply("Deleted", m.Deleted), (401, 403, 404, 503), bearer=True),
+              Reply("Deleted", r.Deleted), (401, 403, 404, 503), bearer=True),
     # -- the editor page
     Operation("GET", "/editor", "Editor page: log-in form, or article search (?q=)",
               HTML_PAGE),
