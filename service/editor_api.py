@@ -7,29 +7,26 @@ current version (412 when someone changed it first, 428 when it is missing).
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, request
 
+from relata.service import api_models
 from relata.service.api import live_model
 from relata.service.auth import Principal, requires
 from relata.service.editorial import EditorialCache
 from relata.service.errors import ApiError
 from relata.service.model_store import Model
-from relata.service.overrides import GLOBAL_KINDS, SCOPED_KINDS, NewOverride, utcnow
+from relata.service.overrides import NewOverride, utcnow
 from relata.service.params import json_body
 from relata.service.responses import json_response
 from relata.service.schema import GLOBAL
 from relata.service.stale import stale_overrides
+from relata.service.validation import validated
 from relata.training.records import SLUG
 
 bp = Blueprint("editor_api", __name__)
-MAX_REASON = 1000
-MAX_VERSION = 2**31 - 1  # the scopes.version column is a 32-bit INTEGER
-MAX_AUDIT = 1000
 AUDIT_LIMIT = re.compile(r"[0-9]{1,4}", re.ASCII)
-VERSION_TAG = re.compile(r'(?:W/)?"?([0-9]{1,10})"?', re.ASCII)
 
 
 def _cache() -> EditorialCache:
@@ -48,49 +45,13 @@ def _expected_version() -> int:
     header = request.headers.get("If-Match")
     if not header:
         raise ApiError(428, "precondition_required", "send If-Match with the version you read")
-    # ASCII digits only (`str.isdigit` also takes "²"), and no larger than the version
-    # column holds: PostgreSQL refuses a bigger number outright.
-    match = VERSION_TAG.fullmatch(header.strip())
-    if match is None or int(match[1]) > MAX_VERSION:
-        raise ApiError(400, "bad_parameter", f"If-Match: not a version: {header!r}")
-    return int(match[1])
+    return validated(api_models.IfMatch, {"If-Match": header}).version
 
 
 def _known(model: Model, slug: Any, name: str) -> str:
     if not isinstance(slug, str) or slug not in model.rows:
         raise ApiError(404, "unknown_slug", f"{name}: no article {slug!r} in the model")
     return slug
-
-
-def _reason(body: dict[str, Any]) -> str:
-    reason = body.get("reason")
-    if not isinstance(reason, str) or not reason.strip() or len(reason) > MAX_REASON:
-        raise ApiError(400, "bad_parameter", f"reason: required, 1 to {MAX_REASON} characters")
-    return reason.strip()
-
-
-def _expiry(body: dict[str, Any]) -> datetime | None:
-    value = body.get("expires_at")
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(value) if isinstance(value, str) else None
-        if moment is not None and moment.tzinfo is not None:
-            moment = moment.astimezone(UTC).replace(tzinfo=None)
-    except (ValueError, OverflowError):  # overflow: e.g. 9999-12-31T23:59:59-01:00
-        moment = None
-    if moment is None:
-        raise ApiError(400, "bad_parameter", f"expires_at: not an ISO datetime: {value!r}")
-    if moment <= utcnow():
-        raise ApiError(400, "bad_parameter", "expires_at: must be in the future")
-    return moment
-
-
-def _position(body: dict[str, Any]) -> int:
-    position, largest = body.get("position"), current_app.config["MAX_LIMIT"]
-    if not isinstance(position, int) or isinstance(position, bool) or not 1 <= position <= largest:
-        raise ApiError(400, "bad_parameter", f"position: a whole number from 1 to {largest}")
-    return position
 
 
 def _state(scope: str, model: Model) -> Response:
@@ -126,14 +87,12 @@ def add_override(slug: str, principal: Principal) -> Response:
     """Pin a target at a position in this article's list, or block it there."""
     expected, model, body = _expected_version(), live_model(), _body()
     source = _known(model, slug, "slug")
-    kind = body.get("kind")
-    if kind not in SCOPED_KINDS:
-        raise ApiError(400, "bad_parameter", f"kind: one of {', '.join(SCOPED_KINDS)}")
-    target = _known(model, body.get("target"), "target")
+    asked = validated(api_models.NewOverride, body)
+    target = _known(model, asked.target, "target")
     if target == source:
         raise ApiError(400, "self_link", "an article cannot be related to itself")
-    new = NewOverride(kind, target, _reason(body), _position(body) if kind == "pin" else None,
-                      _expiry(body))  # fmt: skip
+    position = asked.position if isinstance(asked, api_models.NewPin) else None
+    new = NewOverride(asked.kind, target, asked.reason, position, asked.expires_at)
     _cache().overrides.add(source, expected, principal.name, new)
     return _changed(source, model)
 
@@ -160,7 +119,8 @@ def move(slug: str, target: str, principal: Principal) -> Response:
     target = _known(model, target, "target")
     if target == source:
         raise ApiError(400, "self_link", "an article cannot be related to itself")
-    new = NewOverride("pin", target, _reason(body), _position(body), _expiry(body))
+    asked = validated(api_models.Move, body)
+    new = NewOverride("pin", target, asked.reason, asked.position, asked.expires_at)
     _cache().overrides.move(source, expected, principal.name, new)
     return _changed(source, model)
 
@@ -171,17 +131,14 @@ def reorder(slug: str, principal: Principal) -> Response:
     """Set a full manual order for the top of this article's list."""
     expected, model, body = _expected_version(), live_model(), _body()
     source = _known(model, slug, "slug")
-    targets = body.get("slugs")
-    largest = current_app.config["MAX_LIMIT"]
-    if not isinstance(targets, list) or len(targets) > largest:
-        raise ApiError(400, "bad_parameter", f"slugs: a list of at most {largest} slugs")
-    targets = [_known(model, target, "slugs") for target in targets]
+    order = validated(api_models.Order, body)
+    targets = [_known(model, target, "slugs") for target in order.slugs]
     if len(set(targets)) != len(targets):
         raise ApiError(400, "duplicate", "slugs: a slug appears twice")
     if source in targets:
         raise ApiError(400, "self_link", "an article cannot be related to itself")
     _cache().overrides.reorder(
-        source, expected, principal.name, targets, _reason(body), _expiry(body)
+        source, expected, principal.name, targets, order.reason, order.expires_at
     )
     return _changed(source, model)
 
@@ -198,11 +155,9 @@ def get_blocks(principal: Principal) -> Response:
 def add_block(principal: Principal) -> Response:
     """Block an article from every list (`block`), or unpublish it (`unpublish`)."""
     expected, model, body = _expected_version(), live_model(), _body()
-    kind = body.get("kind", "block")
-    if kind not in GLOBAL_KINDS:
-        raise ApiError(400, "bad_parameter", f"kind: one of {', '.join(GLOBAL_KINDS)}")
-    target = _known(model, body.get("target"), "target")
-    new = NewOverride(kind, target, _reason(body), None, _expiry(body))
+    asked = validated(api_models.NewGlobalBlock, body)
+    target = _known(model, asked.target, "target")
+    new = NewOverride(asked.kind, target, asked.reason, None, asked.expires_at)
     _cache().overrides.add(GLOBAL, expected, principal.name, new)
     return _changed(GLOBAL, model)
 
@@ -221,8 +176,9 @@ def remove_block(target: str, principal: Principal) -> Response:
 def audit(principal: Principal) -> Response:
     """The newest changes, optionally of one scope (`?scope=slug` or `?scope=*`)."""
     text = request.args.get("limit", "100")
-    if not AUDIT_LIMIT.fullmatch(text) or not 1 <= int(text) <= MAX_AUDIT:
-        raise ApiError(400, "bad_parameter", f"limit: a whole number from 1 to {MAX_AUDIT}")
+    largest = api_models.MAX_AUDIT
+    if not AUDIT_LIMIT.fullmatch(text) or not 1 <= int(text) <= largest:
+        raise ApiError(400, "bad_parameter", f"limit: a whole number from 1 to {largest}")
     entries = _cache().overrides.audit(request.args.get("scope"), int(text))
     return json_response({"entries": entries})
 

@@ -2,28 +2,22 @@
 
 from __future__ import annotations
 
-import json
-from functools import cache
-from importlib import resources
 from pathlib import PurePath
 from typing import Any
 
+import orjson
 from flask import Blueprint, Flask, Response, current_app
 
 from relata.service.errors import ApiError
 from relata.service.model_store import ModelStore
+from relata.service.openapi import document
+from relata.service.operations import OPERATIONS
 from relata.service.responses import json_response
 from relata.training.provenance import library_versions
 
 bp = Blueprint("ops", __name__)
 
 SERVICE_LIBRARIES = ("relata", "flask", "gunicorn", "numpy", "orjson", "prometheus-client")
-
-
-@cache
-def openapi_spec() -> dict[str, Any]:
-    """The OpenAPI description shipped with the package."""
-    return json.loads(resources.files("relata.service").joinpath("openapi.json").read_text("utf-8"))
 
 
 def _store() -> ModelStore:
@@ -77,8 +71,12 @@ def version() -> Response:
 
 @bp.get("/openapi.json")
 def openapi() -> Response:
-    """The OpenAPI 3 description of every endpoint."""
-    return json_response(openapi_spec())
+    """The OpenAPI 3.1 description of every endpoint, as this app's settings bound it."""
+    body = current_app.extensions.get("relata.openapi")
+    if body is None:  # built on first use (not per app start: tests make many apps)
+        body = orjson.dumps(document(OPERATIONS, current_app.config))
+        current_app.extensions["relata.openapi"] = body
+    return Response(body, mimetype="application/json")
 
 
 def init_app(app: Flask) -> None:

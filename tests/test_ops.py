@@ -1,10 +1,15 @@
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 from flask import Flask
 from flask.testing import FlaskClient
 from openapi_spec_validator import validate
 
-from relata.service.ops import openapi_spec
+from relata.service.openapi import document
+from relata.service.operations import OPERATIONS
+from tests.conftest import make_app
 
 
 def test_health_and_readiness(client: FlaskClient) -> None:
@@ -40,4 +45,17 @@ def test_openapi_describes_every_route(app: Flask, client: FlaskClient) -> None:
         path = rule.rule.replace("<", "{").replace(">", "}")
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             assert (path, method) in documented, (path, method)
-    assert spec == openapi_spec()
+    routes = app.url_map.bind("localhost")
+    for path, method in documented:  # and nothing is described that no route answers
+        routes.match(re.sub(r"{\w+}", "some-slug", path), method)  # raises when none
+    assert spec == document(OPERATIONS, app.config)
+
+
+def test_openapi_describes_the_configured_bounds(models: Path, sqlite_url: str) -> None:
+    app = make_app(models, sqlite_url, max_limit=20, default_limit=4, max_batch=7)
+    spec = app.test_client().get("/openapi.json").get_json()
+    limit = spec["paths"]["/v1/related/{slug}"]["get"]["parameters"][1]["schema"]
+    assert (limit["maximum"], limit["default"]) == (20, 4)
+    batch = spec["components"]["schemas"]["BatchRequest"]["properties"]
+    assert batch["slugs"]["maxItems"] == 7 and batch["limit"]["maximum"] == 20
+    assert spec["components"]["schemas"]["NewPin"]["properties"]["position"]["maximum"] == 20

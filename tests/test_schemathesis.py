@@ -14,9 +14,12 @@ from flask import Flask
 from hypothesis import HealthCheck, settings
 
 from relata.service.auth import digest
+from relata.service.openapi import document
+from relata.service.operations import OPERATIONS
 from relata.service.overrides import utcnow
 from relata.service.schema import Token
-from tests.conftest import ROOT, make_app
+from relata.service.settings import SETTINGS
+from tests.conftest import make_app
 
 # A few hundred examples per operation keep the run near a minute; a long run raises it.
 EXAMPLES = int(os.environ.get("RELATA_FUZZ_EXAMPLES", "200"))
@@ -56,8 +59,10 @@ CONFIG = {
         }
     ],
 }
-schema = schemathesis.openapi.from_path(
-    ROOT / "service/openapi.json", config=schemathesis.Config.from_dict(CONFIG)
+# The description the service serves with its default settings (those `fuzzed_app` runs).
+DEFAULTS = {setting.name.upper(): setting.default for setting in SETTINGS}
+schema = schemathesis.openapi.from_dict(
+    document(OPERATIONS, DEFAULTS), config=schemathesis.Config.from_dict(CONFIG)
 )
 
 
