@@ -80,6 +80,19 @@ def halves(articles: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return first, second
 
 
+def sample_rows(n: int, seed: int = 0) -> np.ndarray:
+    """The rows calibration searches: all of a small archive, a sample of a big one."""
+    return np.sort(np.random.default_rng(seed).permutation(n)[:ARTICLES])
+
+
+def split_text(
+    vectorizer: ArticleVectorizer, articles: pd.DataFrame, sample: np.ndarray
+) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """Unit text vectors of the two `halves` of the articles `sample`."""
+    first, second = halves(articles.iloc[sample])
+    return vectorizer.text_vectors(first), vectorizer.text_vectors(second)
+
+
 @dataclass(frozen=True)
 class Blend:
     """The non-text signals' weights for one archive, and what they were measured from."""
@@ -121,10 +134,12 @@ def blend(
     days: np.ndarray,
     settings: Any,
     seed: int = 0,
+    split: tuple[sp.csr_matrix, sp.csr_matrix] | None = None,
 ) -> Blend:
     """Tag scale, category bonus and recency weight: chosen on held-out text halves where
     the setting is `auto`, taken as given otherwise (`categories` case-folded, "" for
-    none; `days` NaN when undated; `text` the articles' unit text vectors)."""
+    none; `days` NaN when undated; `text` the articles' unit text vectors; `split` the
+    `split_text` of the `sample_rows`, when the caller has it already)."""
     base = baseline(text)
     n = text.shape[0]
     codes, names = pd.factorize(categories.where(categories != "", None))
@@ -135,9 +150,9 @@ def blend(
     category_worth = group_worth(text, category_members, base)
     # Worths come from the whole archive; the blend is judged within a sample of it, so
     # calibration costs the same on a million articles as on fifty thousand.
-    sample = np.sort(np.random.default_rng(seed).permutation(n)[:ARTICLES])
+    sample = sample_rows(n, seed)
     codes, days, n = codes[sample], days[sample], len(sample)
-    first, second = (vectorizer.text_vectors(half) for half in halves(articles.iloc[sample]))
+    first, second = split if split is not None else split_text(vectorizer, articles, sample)
     tags = (
         vectorizer.tag_vectors(members[sample], scale=1.0)
         if members is not None and len(vectorizer.tag_worth_)

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from training import artifact, calibrate, registry
+from training import artifact, calibrate, registry, rescore
 from training.archive import Archive, RowError, load_archive
 from training.cards import build_cards
 from training.evaluate import evaluate
@@ -135,10 +135,12 @@ def build_version(
         language=language_code(settings.language) or "en",
     )
     text, members = vectorizer.fit_blocks(articles)
+    split = calibrate.split_text(vectorizer, articles, calibrate.sample_rows(len(articles)))
     weights = calibrate.blend(
         vectorizer, articles, text, members, category_names(articles),
-        publication_days(articles).to_numpy(dtype=np.float64), settings,
+        publication_days(articles).to_numpy(dtype=np.float64), settings, split=split,
     )  # fmt: skip
+    rescoring = rescore.calibrate(*split, settings)
     vectorizer.tag_scale_ = weights.tag_scale
     matrix = vectorizer.combine(text, members)
     # From here on recency is numbers: the ones measured, or the ones given.
@@ -146,6 +148,8 @@ def build_version(
         settings,
         recency_weight=weights.recency_weight,
         recency_half_life_days=weights.recency_half_life_days,
+        lsa_weight=rescoring.lsa_weight,
+        feedback_weight=rescoring.feedback_weight,
     )
     calibration = {
         **weights.evidence,
@@ -154,6 +158,7 @@ def build_version(
             weights.category_bonus if isinstance(weights.category_bonus, dict) else {}
         ),
         "category_bonus": weights.category_bonus,
+        "rescoring": rescoring.evidence,
     }
     mark = lap("features", mark)
 
@@ -162,6 +167,8 @@ def build_version(
     mark = lap("neighbours", mark)
     recall = search_recall(matrix, neighbours.index, signals, settings, settings.recall_sample)
     mark = lap("recall", mark)
+    neighbours = rescore.reorder(text, matrix, neighbours, signals, settings, rescoring)
+    mark = lap("rescore", mark)
     index, score = neighbours.index, neighbours.score
     # A near-duplicate pair's stored score cannot be below this, whatever its dates.
     lowest = settings.duplicate_threshold * settings.text_weight * (1 - settings.recency_weight)
