@@ -37,7 +37,7 @@ SAMPLE = 20000  # articles the LSA projection is fitted on
 DEPTH = 5  # neighbours whose mean expands a query
 LSA_WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.5)  # share of the text score given to LSA
 FEEDBACK_WEIGHTS = (0.0, 0.5, 1.0)  # weight of the neighbours' mean in a query
-QUERIES = 1000  # calibration: articles whose held-out neighbours decide
+QUERIES = 3000  # calibration: articles whose held-out lists decide (fewer: gains drown in noise)
 LIST = 50  # calibration: a query's stored list, as training keeps (re-ordered, not widened)
 TOP = 10  # calibration: neighbours whose held-out similarity counts
 TOLERANCE = 0.0025  # a simpler choice within this share of the best one wins
@@ -187,5 +187,9 @@ def calibrate(
         "held_out_similarity_plain": round(float(held_out[plain]), 5),
         "grid": {f"lsa={a} feedback={b}": round(float(h), 5)
                  for (a, b), h in zip(combos, held_out, strict=True)},
+        "gain_in_standard_errors": {
+            f"lsa={a} feedback={b}": round(float(g.mean() / max(e, 1e-12)), 2)
+            for (a, b), g, e in zip(combos, gain, error, strict=True) if a or b
+        },
     }  # fmt: skip
     return Rescoring(*combos[chosen], evidence)
