@@ -36,6 +36,7 @@ from relata.training.settings import TrainSettings
 ROOT = Path(__file__).resolve().parent.parent
 ARCHIVES = {"huffpost": ROOT / "data/articles.jsonl", "arxiv": ROOT / "data/tagged/articles.jsonl"}
 TOP, SHOWN, DUPLICATE = 10, 6, 0.8
+CALIBRATED = ("recency_weight", "recency_half_life_days", "lsa_weight", "feedback_weight")
 
 
 def naive_top(records: list[dict]) -> np.ndarray:
@@ -54,6 +55,11 @@ def relata_top(records: list[dict], settings: TrainSettings) -> np.ndarray:
         archive.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
         report = build_version(Source((archive,)), Path(folder) / "models", settings)
         model = artifact.load_model(report.folder)
+        chosen = model.manifest["parameters"]
+        print(
+            "  calibration chose " + ", ".join(f"{name}={chosen[name]}" for name in CALIBRATED),
+            file=sys.stderr,
+        )
         order = np.array([model.rows[r["slug"]] for r in records])
         back = np.empty(len(order), dtype=int)
         back[order] = np.arange(len(order))  # model row -> position in records

@@ -12,10 +12,10 @@ from flask.testing import FlaskClient
 
 from relata import artifact
 from relata.artifact import registry
-from relata.training import calibrate
+from relata.training import calibrate, rescore
 from relata.training.features import ArticleVectorizer
 from relata.training.language import article_languages
-from relata.training.neighbours import category_names, publication_days
+from relata.training.neighbours import Neighbours, category_names, pair_signals, publication_days
 from relata.training.settings import TrainSettings
 from tests.conftest import ROOT, make_app, make_token, train_cli
 from tests.test_overrides import Editor
@@ -71,6 +71,73 @@ def test_an_explicit_tag_weight_wins_and_counts_by_rarity() -> None:
     worth = vectorizer.tag_scores()
     assert max(worth.values()) <= 0.5
     assert worth["usa"] < 0.05 < worth["place-40"]  # common says little, rare a lot
+
+
+def _rescoring(articles: pd.DataFrame, **settings: str) -> rescore.Rescoring:
+    vectorizer = ArticleVectorizer()
+    vectorizer.fit_blocks(articles)
+    split = calibrate.split_text(vectorizer, articles, calibrate.sample_rows(len(articles)))
+    return rescore.calibrate(*split, TrainSettings().with_overrides(settings))
+
+
+def _words(count: int, seed: int = 0) -> pd.DataFrame:
+    """Headlines of words drawn at random: no subject, so no neighbour says anything."""
+    rng = np.random.default_rng(seed)
+    vocabulary = [f"w{a}{b}{c}x" for a in "abcdefghij" for b in "abcdefghij" for c in "abcdefgh"]
+    titles = [" ".join(rng.choice(vocabulary, 8)) for _ in range(count)]
+    return pd.DataFrame({"title": titles, "summary": "", "body": "", "tags": [[]] * count,
+                         "language": "en"})  # fmt: skip
+
+
+def test_rescoring_stays_off_where_it_cannot_help() -> None:
+    # Random words have no subjects for LSA to find or feedback to spread: whatever the
+    # grid's noise, no re-scorer beats the plain cosine by more than chance.
+    choice = _rescoring(_words(1500))
+    assert not choice.active
+    assert choice.evidence["held_out_similarity"] == choice.evidence["held_out_similarity_plain"]
+
+
+def test_rescoring_turns_on_for_headlines() -> None:
+    # A headline is a few words: its neighbours' words say what else its subject is
+    # called, and the held-out halves agree more with them than without.
+    choice = _rescoring(pd.DataFrame(_demo(3000)).assign(language="en", category=None))
+    assert choice.active
+    assert choice.evidence["held_out_similarity"] > choice.evidence["held_out_similarity_plain"]
+
+
+def test_a_given_rescoring_weight_is_used_as_it_is() -> None:
+    choice = _rescoring(_words(200), lsa_weight="0.2", feedback_weight="0")
+    assert (choice.lsa_weight, choice.feedback_weight) == (0.2, 0.0)
+    assert choice.evidence["method"] == "given"
+
+
+def test_rescoring_reorders_a_list_and_never_widens_it() -> None:
+    articles = pd.DataFrame(_demo(300)).assign(language="en")
+    text, _ = ArticleVectorizer().fit_blocks(articles)
+    similarity = (text @ text.T).toarray()
+    np.fill_diagonal(similarity, -np.inf)
+    index = np.argsort(-similarity, axis=1)[:, :20].astype(np.int32)
+    index[0, 10:] = -1  # a short list stays short
+    table = Neighbours(index=index, score=np.zeros(index.shape, dtype=np.float32))
+    settings = TrainSettings(recency_weight=0.0)
+    signals = pair_signals(articles)
+    same = rescore.reorder(text, text, table, signals, settings, rescore.Rescoring(0, 0, {}))
+    assert same is table
+    moved = rescore.reorder(text, text, table, signals, settings, rescore.Rescoring(0.3, 1, {}))
+    assert all(
+        sorted(a.tolist()) == sorted(b.tolist()) for a, b in zip(index, moved.index, strict=True)
+    )
+    assert not np.array_equal(moved.index, index)  # some list did change order
+    pairs = zip(moved.score, moved.index, strict=True)
+    assert all((np.diff(score[row >= 0]) <= 0).all() for score, row in pairs)  # best first
+
+
+def test_the_manifest_records_what_rescoring_chose(models: Path) -> None:
+    manifest = artifact.read_manifest(models / registry.current_version(models))
+    chosen = manifest["calibration"]["rescoring"]
+    assert {"method", "lsa_weight", "feedback_weight"} <= set(chosen)
+    assert manifest["parameters"]["lsa_weight"] == chosen["lsa_weight"]  # numbers, not auto
+    assert manifest["parameters"]["feedback_weight"] == chosen["feedback_weight"]
 
 
 @pytest.mark.slow

@@ -71,6 +71,24 @@ def group_worth(text: sp.csr_matrix, members: sp.csr_matrix, base: float) -> np.
     return np.log(np.maximum(ratio, 1.0)) * sizes / (sizes + SHRINK)
 
 
+def sample_rows(n: int, seed: int = 0) -> np.ndarray:
+    """The rows calibration searches: all of a small archive, a sample of a big one."""
+    return np.sort(np.random.default_rng(seed).permutation(n)[:ARTICLES])
+
+
+def split_text(
+    vectorizer: ArticleVectorizer, articles: pd.DataFrame, sample: np.ndarray,
+    tokens: Tokens | None = None,
+) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """Unit text vectors of the two held-out halves (every other analysed term) of the
+    articles `sample`; from `tokens`, the articles as the vectoriser analysed them, when
+    given, else analysed here."""
+    analysed = (
+        vectorizer.analyse(articles.iloc[sample]) if tokens is None else tokens.rows(sample)
+    )
+    return vectorizer.held_out_halves(analysed)
+
+
 @dataclass(frozen=True)
 class Blend:
     """The non-text signals' weights for one archive, and what they were measured from."""
@@ -112,12 +130,12 @@ def blend(
     days: np.ndarray,
     settings: Any,
     seed: int = 0,
-    tokens: Tokens | None = None,
+    split: tuple[sp.csr_matrix, sp.csr_matrix] | None = None,
 ) -> Blend:
     """Tag scale, category bonus and recency weight: chosen on held-out text halves where
     the setting is `auto`, taken as given otherwise (`categories` case-folded, "" for
-    none; `days` NaN when undated; `text` the articles' unit text vectors; `tokens` the
-    articles as the vectoriser analysed them, analysed again when not given)."""
+    none; `days` NaN when undated; `text` the articles' unit text vectors; `split` the
+    `split_text` of the `sample_rows`, made here when the caller has none)."""
     base = baseline(text)
     n = text.shape[0]
     codes, names = pd.factorize(categories.where(categories != "", None))
@@ -128,12 +146,9 @@ def blend(
     category_worth = group_worth(text, category_members, base)
     # Worths come from the whole archive; the blend is judged within a sample of it, so
     # calibration costs the same on a million articles as on fifty thousand.
-    sample = np.sort(np.random.default_rng(seed).permutation(n)[:ARTICLES])
+    sample = sample_rows(n, seed)
     codes, days, n = codes[sample], days[sample], len(sample)
-    analysed = (
-        vectorizer.analyse(articles.iloc[sample]) if tokens is None else tokens.rows(sample)
-    )
-    first, second = vectorizer.held_out_halves(analysed)
+    first, second = split if split is not None else split_text(vectorizer, articles, sample)
     tags = (
         vectorizer.tag_vectors(members[sample], scale=1.0)
         if members is not None and len(vectorizer.tag_worth_)

@@ -21,7 +21,7 @@ import scipy.sparse as sp
 from relata import artifact
 from relata.artifact import registry
 from relata.artifact.writer import columns
-from relata.training import calibrate
+from relata.training import calibrate, rescore
 from relata.training.archive import Archive, RowError, load_archive
 from relata.training.cards import build_cards
 from relata.training.evaluate import evaluate
@@ -117,6 +117,7 @@ class Features:
     settings: TrainSettings
     category_bonus: dict[str, float] | float
     calibration: dict[str, Any]
+    rescoring: rescore.Rescoring  # LSA and feedback weights for re-ordering the lists
 
 
 def load_articles(source: Source, settings: TrainSettings) -> tuple[Archive, pd.DataFrame]:
@@ -147,17 +148,23 @@ def fit_features(articles: pd.DataFrame, settings: TrainSettings) -> Features:
     )
     tokens = vectorizer.analyse(articles)  # once, for fitting and calibration alike
     text, members = vectorizer.fit_blocks(articles, tokens)
+    split = calibrate.split_text(
+        vectorizer, articles, calibrate.sample_rows(len(articles)), tokens
+    )
+    del tokens
     weights = calibrate.blend(
         vectorizer, articles, text, members, category_names(articles),
-        publication_days(articles).to_numpy(dtype=np.float64), settings, tokens=tokens,
+        publication_days(articles).to_numpy(dtype=np.float64), settings, split=split,
     )  # fmt: skip
-    del tokens
+    rescoring = rescore.calibrate(*split, settings)
     vectorizer.tag_scale_ = weights.tag_scale
     # From here on recency is numbers: the ones measured, or the ones given.
     settings = dataclasses.replace(
         settings,
         recency_weight=weights.recency_weight,
         recency_half_life_days=weights.recency_half_life_days,
+        lsa_weight=rescoring.lsa_weight,
+        feedback_weight=rescoring.feedback_weight,
     )
     calibration = {
         **weights.evidence,
@@ -166,9 +173,10 @@ def fit_features(articles: pd.DataFrame, settings: TrainSettings) -> Features:
             weights.category_bonus if isinstance(weights.category_bonus, dict) else {}
         ),
         "category_bonus": weights.category_bonus,
+        "rescoring": rescoring.evidence,
     }
     return Features(vectorizer, text, vectorizer.combine(text, members), settings,
-                    weights.category_bonus, calibration)  # fmt: skip
+                    weights.category_bonus, calibration, rescoring)  # fmt: skip
 
 
 def clean_lists(
@@ -228,8 +236,8 @@ def build_version(
     progress: Progress = no_progress,
 ) -> TrainReport:
     """Train on the archive (plus what was ingested since) and publish the new version
-    folder, without making it live: load → features → neighbours → hygiene → evaluate →
-    write, each step timed."""
+    folder, without making it live: load → features → neighbours → rescore → hygiene →
+    evaluate → write, each step timed."""
     started = time.perf_counter()
     timings: dict[str, float] = {}
 
@@ -248,6 +256,10 @@ def build_version(
     mark = lap("neighbours", mark)
     recall = search_recall(matrix, neighbours.index, signals, settings, settings.recall_sample)
     mark = lap("recall", mark)
+    neighbours = rescore.reorder(
+        features.text, matrix, neighbours, signals, settings, features.rescoring
+    )
+    mark = lap("rescore", mark)
     clean_lists(neighbours, features.text, signals, articles, settings, source.clicks)
     index, score = neighbours.index, neighbours.score
     mark = lap("hygiene", mark)

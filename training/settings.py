@@ -68,6 +68,18 @@ class TrainSettings:
         "Days between two articles after which the decaying share is halved. auto: chosen "
         "with the recency weight (30, 90, 365 or 1095 days).",
     )
+    lsa_weight: float | str = _setting(
+        AUTO,
+        "Share of each stored list's text score given to LSA (cosine in 200 TruncatedSVD "
+        "concepts), re-ordering the list. auto: chosen on held-out text halves from 0 to "
+        "0.5 (0 where it does not help).",
+    )
+    feedback_weight: float | str = _setting(
+        AUTO,
+        "Pseudo-relevance feedback: weight of an article's first 5 neighbours' mean text "
+        "added to its query when its stored list is re-scored. auto: chosen on held-out "
+        "text halves (0, 0.5 or 1; 0 where it does not help).",
+    )
     language: str = _setting(
         "en",
         "Language of articles that declare none and whose own language cannot be told from "
@@ -233,6 +245,8 @@ RANGES: dict[str, Range | frozenset[Any]] = {
     "category_weight": WEIGHT,
     "recency_weight": SHARE,
     "recency_half_life_days": POSITIVE,
+    "lsa_weight": WEIGHT,
+    "feedback_weight": Range(0, 4),
     "language": frozenset(LANGUAGES),
     "ngram_max": Range(1, 5),
     "min_df": COUNT,
