@@ -184,6 +184,8 @@ def count_matrix(tokens: Tokens, field: str, vocabulary: Vocabulary) -> sp.csr_m
         levels = _levels(ids, room, vocabulary.frequent, vocabulary.radix,
                          len(vocabulary.frequent))  # fmt: skip
         for (_, index), column in zip(levels, vocabulary.columns, strict=True):
+            if not len(column):  # no n-gram of this length was kept
+                continue
             col = np.where(index >= 0, column[np.maximum(index, 0)], -1)
             rows.append(article[col >= 0])
             cols.append(col[col >= 0])
