@@ -25,7 +25,7 @@ from relata.training import calibrate
 from relata.training.language import Analyzer, article_languages
 from relata.training.ngrams import ARTICLES, Vocabulary, count_matrix, fit_vocabulary, smooth_idf
 from relata.training.records import TEXT_FIELDS
-from relata.training.settings import AUTO
+from relata.training.settings import AUTO, TrainSettings
 from relata.training.tokens import Tokens, analyse
 
 
@@ -93,7 +93,12 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
         return min(self.min_df, max(1, n_docs // 10))
 
     def _weights(self) -> dict[str, float]:
-        weights = self.field_weights or {"title": 0.2, "summary": 0.1, "body": 0.7}
+        defaults = TrainSettings()  # one table of defaults: the training settings'
+        weights = self.field_weights or {
+            "title": defaults.title_weight,
+            "summary": defaults.summary_weight,
+            "body": defaults.body_weight,
+        }
         unknown = set(weights) - set(TEXT_FIELDS)
         if unknown:
             raise ValueError(f"unknown text fields in field_weights: {sorted(unknown)}")
