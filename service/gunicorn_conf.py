@@ -54,7 +54,9 @@ def post_worker_init(worker: Any) -> None:
     """Before a worker takes requests: give its first overrides snapshot (read in the
     background) a bounded wait, so it does not serve lists without overrides the database
     holds; a database that hangs costs this worker's start its timeouts, once."""
-    editorial = worker.wsgi.extensions["relata.editorial"]
+    editorial = getattr(worker.wsgi, "extensions", {}).get("relata.editorial")
+    if editorial is None:  # another app on these settings (the bare benchmark endpoint)
+        return
     database = editorial.database
     # Capped well inside `timeout`, past which the master would kill the booting worker.
     wait = min(database.connect_timeout + database.statement_timeout, timeout / 2)
