@@ -7,6 +7,7 @@ import dataclasses
 import json
 import re
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,8 @@ from flask.testing import FlaskClient
 
 from relata import artifact
 from relata.artifact import registry
+from relata.service.database import Database
+from relata.service.events_store import Event, EventCounters
 from relata.training.report import render_report
 from tests.conftest import cli, make_app, make_token, train_cli
 from tests.corpus import ARTICLES
@@ -122,11 +125,6 @@ def test_the_models_page_shows_the_report_to_a_viewer(pair: Path, sqlite_url: st
 def test_the_report_shows_what_readers_click_per_version_and_position(
     pair: Path, sqlite_url: str, tmp_path: Path
 ) -> None:
-    from datetime import UTC, datetime
-
-    from relata.service.database import Database
-    from relata.service.events_store import Event, EventCounters
-
     good, weak = registry.recent_versions(pair)[1], registry.current_version(pair)
     make_app(pair, sqlite_url)  # migrates the database, as serving does
     database = Database(sqlite_url)
