@@ -85,20 +85,21 @@ def _wanted(model: Model, entry: Entry, query: RelatedQuery, source_day: str | N
         return False
     if not query.filtered:
         return True
-    if entry.card is None:  # a model row: its stored columns, no card decoded
-        category = model.categories[entry.row]
-        language = model.languages[entry.row]
-        day = model.published[entry.row][:10] or None
-    else:
-        category = (entry.card["category"] or "").casefold()
-        language = entry.card.get("language")
-        day = _day(entry.card)
-    if query.category and category not in query.category:
-        return False
-    if category in query.exclude_category:
-        return False
-    if query.language and language != query.language:
-        return False
+    # A model row reads only the stored columns a filter needs; no card is decoded.
+    card, row = entry.card, entry.row
+    if query.language:
+        language = model.languages[row] if card is None else card.get("language")
+        if language != query.language:
+            return False
+    if query.category or query.exclude_category:
+        category = model.categories[row] if card is None else (card["category"] or "").casefold()
+        if query.category and category not in query.category:
+            return False
+        if category in query.exclude_category:
+            return False
+    if not (query.since or query.until or query.older_only):
+        return True
+    day = (model.published[row][:10] or None) if card is None else _day(card)
     if query.since and (day is None or day < query.since):
         return False
     if query.until and (day is None or day > query.until):
@@ -189,7 +190,11 @@ def _language(model: Model, overlay: Overlay | None, slug: str, asked: str | Non
     languages = model.manifest.get("languages", {}).keys()
     if len(languages | (overlay.languages if overlay else frozenset())) <= 1:
         return None
-    return (card_for(model, overlay, slug) or {}).get("language")
+    found = _current(model, overlay, slug)
+    if found is None:
+        return None
+    row, card = found
+    return model.languages[row] if card is None else card.get("language")
 
 
 def related_entries(
