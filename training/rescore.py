@@ -4,8 +4,9 @@ The sparse cosine only sees the words two articles share. Two stock remedies see
 
 - **Latent semantic analysis** (LSA): scikit-learn's `TruncatedSVD` of the unit text
   vectors; articles on one subject in different words are close in its few hundred
-  concepts. It is fitted on a sample of at most `SAMPLE` articles (its cost then grows
-  with the archive only through the projection) and blended with the sparse cosine.
+  concepts. It is fitted on a sample of at most `SAMPLE` articles and their `TERMS` most
+  frequent terms (its cost then grows with the archive only through the projection) and
+  blended with the sparse cosine.
 - **Pseudo-relevance feedback** (Rocchio): each article's query is its own vector plus
   the mean of its first `DEPTH` neighbours, so a short headline also matches the words
   its closest stories use.
@@ -34,6 +35,7 @@ from relata.training.settings import AUTO, TrainSettings
 
 COMPONENTS = 200  # LSA concepts
 SAMPLE = 20000  # articles the LSA projection is fitted on
+TERMS = 50000  # the sample's most frequent terms the concepts are made of
 DEPTH = 5  # neighbours whose mean expands a query
 LSA_WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.5)  # share of the text score given to LSA
 FEEDBACK_WEIGHTS = (0.0, 0.5, 1.0)  # weight of the neighbours' mean in a query
@@ -59,14 +61,19 @@ class Rescoring:
 
 
 def concepts(text: sp.csr_matrix, seed: int = 0) -> np.ndarray:
-    """Unit LSA vectors of the rows of `text`, the projection fitted on a sample."""
-    n, width = text.shape
-    components = min(COMPONENTS, n - 1, width - 1)
+    """Unit LSA vectors of the rows of `text`, the projection fitted on a sample and made
+    of the sample's `TERMS` most frequent terms."""
+    n = text.shape[0]
+    sample = text[np.sort(np.random.default_rng(seed).permutation(n)[:SAMPLE])]
+    # The randomised SVD holds a dense block of terms × components: over a realistic
+    # vocabulary (millions of n-grams at 100k articles) that alone took gigabytes.
+    df = sample.getnnz(axis=0)
+    terms = np.sort(np.argsort(-df, kind="stable")[: min(TERMS, int((df > 0).sum()))])
+    components = min(COMPONENTS, sample.shape[0] - 1, len(terms) - 1)
     if components < 2:  # too little text to find concepts in: no concept signal
         return np.zeros((n, 0), dtype=np.float32)
-    sample = np.random.default_rng(seed).permutation(n)[:SAMPLE]
-    svd = TruncatedSVD(components, random_state=seed).fit(text[np.sort(sample)])
-    return normalize(svd.transform(text)).astype(np.float32)
+    svd = TruncatedSVD(components, random_state=seed).fit(sample[:, terms])
+    return normalize(svd.transform(text[:, terms])).astype(np.float32)
 
 
 def expanded(text: sp.csr_matrix, index: np.ndarray, weight: float) -> sp.csr_matrix:
