@@ -1,7 +1,8 @@
 """Top-K neighbours from blocked sparse products, never the full N×N matrix.
 
 Each block of rows is multiplied by the whole matrix (sparse × sparse, so only pairs that
-share a term or tag are ever touched). Long posting lists make that product grow with the
+share a term or tag are ever touched) with sparse_dot_topn, which keeps each row's best
+scores as it goes instead of the whole product. Long posting lists make that product grow with the
 square of the archive, so by default each query row keeps only its heaviest terms (the
 smallest set holding `query_mass` of its squared weight; rare, telling terms weigh most):
 that product picks a pool of `search_pool` likely neighbours per row, whose exact content
@@ -21,6 +22,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from joblib import Parallel, delayed
+from sparse_dot_topn import sp_matmul_topn
 
 from relata.training.settings import TrainSettings
 
@@ -123,17 +125,6 @@ def rescore(
     return np.round(score, SCORE_DECIMALS)
 
 
-def _best(keys: np.ndarray, order: np.ndarray, count: int) -> np.ndarray:
-    """Positions of the `count` highest keys, ties broken by `order`, best first."""
-    if len(keys) > count:
-        threshold = np.partition(keys, len(keys) - count)[len(keys) - count]
-        keep = np.flatnonzero(keys >= threshold)
-    else:
-        keep = np.arange(len(keys))
-    ranked = keep[np.lexsort((order[keep], -keys[keep]))]
-    return ranked[:count]
-
-
 def heaviest_terms(block: sp.csr_matrix, mass: float) -> sp.csr_matrix:
     """Each row cut to its heaviest entries that together hold `mass` of its squared norm."""
     counts = np.diff(block.indptr)
@@ -150,21 +141,18 @@ def heaviest_terms(block: sp.csr_matrix, mass: float) -> sp.csr_matrix:
 
 
 def _pool(products: sp.csr_matrix, width: int, order: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's `width` best entries of `products` as (columns, scores), padded with -1
-    and -inf; ties at the cut fall to `order`."""
+    """Each row's `width` best entries of `products` as (columns, scores), best first,
+    padded with -1 and -inf; ties fall to `order`."""
+    counts = np.diff(products.indptr)
+    owners = np.repeat(np.arange(products.shape[0]), counts)
+    ranked = np.lexsort((order[products.indices], -products.data, owners))
+    # Sorted by row first, so each row's entries stay in its own stretch, best first.
+    slot = np.arange(products.nnz) - np.repeat(products.indptr[:-1], counts)
+    keep = slot < width
     cols = np.full((products.shape[0], width), -1, dtype=np.int32)
     vals = np.full((products.shape[0], width), -np.inf)
-    indptr, indices, data = products.indptr, products.indices, products.data
-    for offset in range(products.shape[0]):
-        lo, hi = indptr[offset], indptr[offset + 1]
-        keep = np.arange(lo, hi)
-        if hi - lo > width:
-            cut = np.partition(data[lo:hi], hi - lo - width)[hi - lo - width]
-            keep = lo + np.flatnonzero(data[lo:hi] >= cut)
-            if len(keep) > width:
-                keep = keep[_best(data[keep], order[indices[keep]], width)]
-        cols[offset, : len(keep)] = indices[keep]
-        vals[offset, : len(keep)] = data[keep]
+    cols[owners[keep], slot[keep]] = products.indices[ranked[keep]]
+    vals[owners[keep], slot[keep]] = products.data[ranked[keep]]
     return cols, vals
 
 
@@ -203,11 +191,15 @@ def _ranked(keys: np.ndarray, cols: np.ndarray, order: np.ndarray, count: int) -
 
 
 def _products(
-    query: sp.csr_matrix, transposed: sp.csr_matrix, rows: np.ndarray, final: bool = True
-) -> sp.csr_matrix:
-    """Content scores of each query row (article `rows`) with every article it shares a
-    feature with, itself left out; rounded when `final` (not a pruned query's partial)."""
-    products = (query @ transposed).tocsr()
+    query: sp.csr_matrix, transposed: sp.csr_matrix, rows: np.ndarray, width: int,
+    final: bool = True,
+) -> sp.csr_matrix:  # fmt: skip
+    """The `width` best content scores of each query row (article `rows`) with the
+    articles it shares a feature with, itself left out; rounded when `final` (not a pruned
+    query's partial). sparse_dot_topn keeps only each row's best while multiplying, so a
+    block never holds its full product (every pair sharing a common word)."""
+    # One more than wanted: the row itself is usually among the best, and is dropped.
+    products = sp_matmul_topn(query, transposed, top_n=width + 1)
     owners = np.repeat(rows, np.diff(products.indptr))
     products.data[products.indices == owners] = 0
     if final:
@@ -225,9 +217,12 @@ def rank_block(
     block = matrix[rows]
     transposed = matrix.T.tocsr() if transposed is None else transposed
     if exact or s.query_mass >= 1 or matrix.shape[0] < s.exact_below:
-        cols, content = _pool(_products(block, transposed, rows), s.candidates, signals.order)
+        products = _products(block, transposed, rows, s.candidates)
+        cols, content = _pool(products, s.candidates, signals.order)
     else:
-        products = _products(heaviest_terms(block, s.query_mass), transposed, rows, final=False)
+        products = _products(
+            heaviest_terms(block, s.query_mass), transposed, rows, COARSE * s.search_pool, False
+        )
         # The pruned product only finds the pool: its best entries by partial content,
         # narrowed by their estimated final score (category and recency count), whose
         # content scores are then recomputed exactly.
@@ -246,7 +241,7 @@ def rank_block(
         ])  # fmt: skip
         content = np.round(content, SCORE_DECIMALS)
         if short.any():
-            full = _products(block[short], transposed, rows[short])
+            full = _products(block[short], transposed, rows[short], s.search_pool)
             cols[short], content[short] = _pool(full, s.search_pool, signals.order)
     return finish(rows, cols, content, signals, s)
 
