@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from flask.testing import FlaskClient
 
 from relata import artifact
 from relata.artifact import registry
+from relata.training.hygiene import SHOWN, cap_hubs
 from tests.conftest import make_app, train_cli
 from tests.corpus import ARTICLES, write_archive
 
@@ -51,6 +53,25 @@ def test_a_hub_is_capped(tmp_path: Path) -> None:
     }
     best = sorted(scores, key=lambda slug: -scores[slug])[:2]
     assert {slug for slug, listed in capped.items() if HUB[0] in listed} == set(best)
+
+
+def test_the_hub_cap_holds_however_many_hubs_move_up() -> None:
+    # Eight lists, each with nine fillers of its own, then the same five articles in turn:
+    # capping one lets the next into every other list's top 10, five times over.
+    lists, fillers, chain = 8, SHOWN - 1, 5
+    n = lists + lists * fillers + chain
+    hubs = np.arange(n - chain, n)
+    index = np.full((n, fillers + chain), -1)
+    for row in range(lists):
+        start = lists + row * fillers
+        index[row] = [*range(start, start + fillers), *hubs]
+    score = np.where(index >= 0, 1.0 - np.arange(index.shape[1]) / 100, 0.0)
+    score[:lists] -= np.arange(lists)[:, None] / 1000  # earlier lists score higher
+    removed = cap_hubs(index, score, cap=1)
+    top = index[:, :SHOWN]
+    assert np.bincount(top[top >= 0], minlength=n).max() <= 1
+    assert removed == 7 + 6 + 5 + 4 + 3
+    assert [int(index[row, fillers]) for row in range(lists)] == [*hubs, -1, -1, -1]
 
 
 @pytest.mark.slow

@@ -22,21 +22,22 @@ def _compact(index: np.ndarray, score: np.ndarray, drop: np.ndarray) -> None:
         index[row, kept:], score[row, kept:] = -1, 0.0
 
 
-def cap_hubs(index: np.ndarray, score: np.ndarray, cap: int, passes: int = 3) -> int:
+def cap_hubs(index: np.ndarray, score: np.ndarray, cap: int) -> int:
     """Let no article fill more than `cap` top-10 slots; it keeps its best-scored ones.
 
-    Returns how many entries were taken out. Moving entries up can make a new hub, so this
-    runs a few passes.
+    Returns how many entries were taken out. Moving entries up can make a new hub (the
+    11th entry of a list enters its top 10), so this runs passes until no article is over
+    the cap: every pass takes entries out, so it ends.
     """
     removed = 0
-    for _ in range(passes):
+    while True:
         top = index[:, :SHOWN]
         listed = top[top >= 0]
         hubs = (
             np.flatnonzero(np.bincount(listed, minlength=len(index)) > cap) if len(listed) else []
         )
         if not len(hubs):
-            break
+            return removed
         drop = np.zeros(index.shape, dtype=bool)
         for hub in hubs:
             rows, cols = np.nonzero(top == hub)
@@ -44,7 +45,6 @@ def cap_hubs(index: np.ndarray, score: np.ndarray, cap: int, passes: int = 3) ->
             drop[rows[ranked[cap:]], cols[ranked[cap:]]] = True
         removed += int(drop.sum())
         _compact(index, score, drop)
-    return removed
 
 
 def duplicate_groups(
@@ -62,9 +62,7 @@ def duplicate_groups(
     targets = index[rows, cols]
     cosine = np.asarray(text[rows].multiply(text[targets]).sum(axis=1)).ravel()
     close = cosine >= threshold
-    pairs = sp.csr_matrix(
-        (np.ones(int(close.sum())), (rows[close], targets[close])), shape=(n, n)
-    )
+    pairs = sp.csr_matrix((np.ones(int(close.sum())), (rows[close], targets[close])), shape=(n, n))
     _, roots = connected_components(pairs, directed=False)
     age = np.nan_to_num(days, nan=-np.inf)
     newest = {}
