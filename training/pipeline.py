@@ -193,7 +193,7 @@ def clean_lists(
     )
     collapse_duplicates(index, score, story)
     diversify(text, index, score, settings.diversity)
-    cap = max(settings.hub_cap_min, math.ceil(settings.hub_cap_share * len(articles)))
+    cap = max(settings.hub_cap_min, math.floor(settings.hub_cap_share * len(articles)))
     cap_hubs(index, score, cap)
     if settings.popularity_weight and clicks:
         today = datetime.now(UTC).date()
