@@ -198,6 +198,8 @@ def _products(
     articles it shares a feature with, itself left out; rounded when `final` (not a pruned
     query's partial). sparse_dot_topn keeps only each row's best while multiplying, so a
     block never holds its full product (every pair sharing a common word)."""
+    if not transposed.data.flags.writeable:  # sparse_dot_topn refuses read-only arrays
+        transposed = transposed.copy()
     # One more than wanted: the row itself is usually among the best, and is dropped.
     products = sp_matmul_topn(query, transposed, top_n=width + 1)
     owners = np.repeat(rows, np.diff(products.indptr))
@@ -301,7 +303,9 @@ def rank_neighbours(
     blocks = list(_blocks(n, settings.chunk_size))
     # Small archives finish faster than worker processes start.
     n_jobs = settings.n_jobs if n >= settings.parallel_min_articles else 1
-    parallel = Parallel(n_jobs=n_jobs, return_as="generator")
+    # Copy-on-write maps of the shared matrices: writeable, as sparse_dot_topn needs,
+    # without a copy per worker.
+    parallel = Parallel(n_jobs=n_jobs, return_as="generator", mmap_mode="c")
     parts = []
     for (start, stop), part in zip(
         blocks,
