@@ -77,6 +77,21 @@ def test_pruned_search_finds_what_the_exact_search_finds() -> None:
     assert not np.array_equal(found, np.full_like(found, -1))
 
 
+@pytest.mark.parametrize("query_mass", [1.0, 0.8])
+def test_worker_processes_find_the_table_one_process_finds(query_mass: float) -> None:
+    # Blocks go to joblib's worker processes, which get arrays over 1 MB (these) as maps.
+    rng = np.random.default_rng(3)
+    matrix = normalize(sp.random(3000, 1000, density=0.1, random_state=rng, format="csr")).tocsr()
+    signals = pair_signals(_articles(3000))
+    common = {"neighbours": 10, "candidates": 20, "search_pool": 60, "exact_below": 1,
+              "query_mass": query_mass, "chunk_size": 1000, "parallel_min_articles": 0}  # fmt: skip
+    alone = rank_neighbours(matrix, signals, _settings(**common))
+    workers = rank_neighbours(matrix, signals, _settings(**common, n_jobs=2))
+    assert np.array_equal(alone.index, workers.index)
+    assert np.array_equal(alone.score, workers.score)
+    assert (alone.index[:, 0] >= 0).all()
+
+
 def test_category_and_recency_reorder_candidates_of_equal_text() -> None:
     # Rows 1 and 2 are equally close to row 0 in text; 2 shares row 0's category.
     matrix = sp.csr_matrix(normalize(np.array([[1.0, 1.0], [1.0, 0.0], [0.0, 1.0]])))
