@@ -19,7 +19,7 @@ DEMO = Path(__file__).resolve().parent.parent / "data" / "articles.jsonl"
 
 @pytest.mark.slow
 def test_pruned_search_finds_the_exact_top_ten(tmp_path: Path) -> None:
-    # Pruning normally starts at 50,000 articles; force it on the 10,000-article demo.
+    # Pruning normally starts at 200,000 articles; force it on the 10,000-article demo.
     train_cli([DEMO], tmp_path, "--set", "exact_below=0")
     folder = tmp_path / registry.current_version(tmp_path)
     manifest = artifact.read_manifest(folder)

@@ -104,7 +104,7 @@ class TrainSettings:
         200, "Neighbour search: likely neighbours per article whose exact scores are computed."
     )
     exact_below: int = _setting(
-        50000, "Archives with fewer articles are searched exactly (pruning pays off on big ones)."
+        200000, "Archives with fewer articles are searched exactly (pruning pays off on big ones)."
     )
     recall_sample: int = _setting(
         500, "Articles whose pruned neighbours are checked against an exact search (recall@10)."
