@@ -128,7 +128,7 @@ class TrainSettings:
     )
     excerpt_chars: int = _setting(160, "Target length of a card's excerpt, in characters.")
     keep_versions: int = _setting(5, "Model versions kept in the model folder for rollback.")
-    chunk_size: int = _setting(512, "Articles scored per block in the neighbour search.")
+    chunk_size: int = _setting(2048, "Articles scored per block in the neighbour search.")
     n_jobs: int = _setting(
         -1, "Worker processes for analysis, the neighbour search and why (-1 = all cores)."
     )
