@@ -2,14 +2,15 @@
 
 Each block of rows is multiplied by the whole matrix (sparse × sparse, so only pairs that
 share a term or tag are ever touched) with sparse_dot_topn, which keeps each row's best
-scores as it goes instead of the whole product. Long posting lists make that product grow with the
-square of the archive, so by default each query row keeps only its heaviest terms (the
-smallest set holding `query_mass` of its squared weight; rare, telling terms weigh most):
-that product picks a pool of `search_pool` likely neighbours per row, whose exact content
-scores are then computed from the full rows. The best `candidates` by exact score are
-re-scored with the pairwise signals (category, recency) and cut to the stored K.
-`search_recall` measures what the pruning loses against the exact search on a sample.
-Blocks are independent, so joblib runs them in parallel processes.
+scores as it multiplies instead of the whole product. Long posting lists make that work
+grow with the square of the archive, so on big archives (from `exact_below` articles)
+each query row keeps only its heaviest terms (the smallest set holding `query_mass` of
+its squared weight; rare, telling terms weigh most): that product picks a pool of
+`search_pool` likely neighbours per row, whose exact content scores are then computed
+from the full rows. The best `candidates` by exact score are re-scored with the pairwise
+signals (category, recency) and cut to the stored K. `search_recall` measures what the
+pruning loses against the exact search on a sample. Blocks are independent, so joblib
+runs them in parallel processes.
 """
 
 from __future__ import annotations
