@@ -194,7 +194,7 @@ def _language(model: Model, overlay: Overlay | None, slug: str, asked: str | Non
     if found is None:
         return None
     row, card = found
-    return model.languages[row] if card is None else card.get("language")
+    return (model.languages[row] or None) if card is None else card.get("language")
 
 
 def related_entries(
