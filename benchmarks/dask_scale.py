@@ -27,10 +27,8 @@ import scipy.sparse as sp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from relata.training.archive import load_archive
+from benchmarks.neighbour_search import search_inputs
 from relata.training.distributed import parallel_backend
-from relata.training.features import ArticleVectorizer
-from relata.training.language import article_languages
 from relata.training.neighbours import PairSignals, pair_signals, rank_block, rank_neighbours
 from relata.training.settings import TrainSettings
 
@@ -63,10 +61,7 @@ def main() -> None:
         TrainSettings(), recency_weight=0.2, recency_half_life_days=365.0, exact_below=0,
         n_jobs=CORES, parallel_min_articles=1,
     )  # fmt: skip
-    articles = load_archive((options.archive,), 0.01).articles.reset_index(drop=True)
-    articles["language"] = article_languages(articles, "en")
-    matrix = ArticleVectorizer(tag_weight=0.0).fit_transform(articles).tocsr()
-    signals = pair_signals(articles, 0.02)
+    articles, matrix, signals = search_inputs(options.archive)
     n = matrix.shape[0]
     print(f"{n} articles, {matrix.nnz / n:.0f} features per article, pruned search")
 

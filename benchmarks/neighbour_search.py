@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -34,6 +35,15 @@ from relata.training.neighbours import (
 from relata.training.settings import TrainSettings
 
 SAMPLE = 1000
+
+
+def search_inputs(archive: Path) -> tuple[pd.DataFrame, sp.csr_matrix, PairSignals]:
+    """The articles of `archive`, their text vectors (no tags) and pair signals, as the
+    search benchmarks rank them."""
+    articles = load_archive((archive,), 0.01).articles.reset_index(drop=True)
+    articles["language"] = article_languages(articles, "en")
+    matrix = ArticleVectorizer(tag_weight=0.0).fit_transform(articles).tocsr()
+    return articles, matrix, pair_signals(articles, 0.02)
 
 
 def top_n_search(
@@ -78,10 +88,7 @@ def main() -> None:
         TrainSettings(), recency_weight=0.2, recency_half_life_days=365.0,
         n_jobs=options.threads,
     )  # fmt: skip
-    articles = load_archive((options.archive,), 0.01).articles.reset_index(drop=True)
-    articles["language"] = article_languages(articles, "en")
-    matrix = ArticleVectorizer(tag_weight=0.0).fit_transform(articles).tocsr()
-    signals = pair_signals(articles, 0.02)
+    _, matrix, signals = search_inputs(options.archive)
     n = matrix.shape[0]
     rows = np.sort(np.random.default_rng(0).permutation(n)[:SAMPLE])
     truth, _ = rank_block(matrix, rows, signals, settings, exact=True)
