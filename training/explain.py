@@ -28,6 +28,7 @@ class WhyTable:
 SHARED_TERMS = 4  # shared text terms kept per pair, heaviest first
 SHARED_TAGS = 2  # shared tags kept per pair: named even when terms weigh more
 SIGNALS = ("text", "tags", "category", "recency")
+EXPLAIN_ROWS = 4096  # articles whose pairs are explained together
 
 
 def explain_table(
@@ -41,13 +42,29 @@ def explain_table(
     """Why each of the first `positions` neighbours of every article was picked: the
     shared features that weigh most, and each signal's part of the score."""
     n, width = index.shape[0], min(positions, index.shape[1])
-    features = np.full((n, width, SHARED_TAGS + SHARED_TERMS), -1, dtype=np.int32)
-    parts = np.zeros((n, width, len(SIGNALS)), dtype=np.float16)
-    rows, cols = np.nonzero(index[:, :width] >= 0)
+    why = WhyTable(
+        np.full((n, width, SHARED_TAGS + SHARED_TERMS), -1, dtype=np.int32),
+        np.zeros((n, width, len(SIGNALS)), dtype=np.float16),
+    )
+    # A block of articles at a time: every pair's shared features at once would hold
+    # `positions` copies of the whole matrix (gigabytes at 100k articles of real length).
+    for start in range(0, n, EXPLAIN_ROWS):
+        _explain_rows(matrix, text_width, index[:, :width], signals, settings, start, why)
+    return why
+
+
+def _explain_rows(
+    matrix: sp.csr_matrix, text_width: int, index: np.ndarray, signals: PairSignals,
+    settings: TrainSettings, start: int, why: WhyTable,
+) -> None:  # fmt: skip
+    """Fill `why` for the articles from `start` on, `EXPLAIN_ROWS` of them."""
+    rows, cols = np.nonzero(index[start : start + EXPLAIN_ROWS] >= 0)
     if not len(rows):
-        return WhyTable(features, parts)
+        return
+    rows += start
     targets = index[rows, cols]
     shared = matrix[rows].multiply(matrix[targets]).tocsr()
+    parts = why.signals
     parts[rows, cols, 0] = np.asarray(shared[:, :text_width].sum(axis=1)).ravel()
     parts[rows, cols, 1] = np.asarray(shared[:, text_width:].sum(axis=1)).ravel()
     parts[rows, cols, 2] = shared_category(rows, targets, signals)
@@ -59,8 +76,7 @@ def explain_table(
         (shared[:, :text_width], 0, SHARED_TAGS, SHARED_TERMS),
     ):
         entry, rank, column = _heaviest(block.tocsr(), count)
-        features[rows[entry], cols[entry], first + rank] = column + offset
-    return WhyTable(features, parts)
+        why.features[rows[entry], cols[entry], first + rank] = column + offset
 
 
 def _heaviest(shared: sp.csr_matrix, count: int) -> tuple[np.ndarray, ...]:
