@@ -9,6 +9,7 @@ gets its own stop words and Snowball stemmer, so inflected forms ("elections",
 from __future__ import annotations
 
 import re
+from collections import Counter
 from functools import cache
 from typing import TYPE_CHECKING
 
@@ -71,14 +72,17 @@ def detect(text: str, default: str = DEFAULT) -> str:
     """The language whose stop words `text` uses most (a word shared by several lists
     counts a share to each); `default` when too few stop words say anything."""
     words = _detection_words()
+    counts = Counter(TOKEN.findall(text[:DETECT_CHARS].casefold()))
     hits: dict[str, float] = {}
-    for token in TOKEN.findall(text[:DETECT_CHARS].casefold()):
-        codes = words.get(token, ())
+    # Only the distinct stop words are looked at (a set intersection, in C): most of a
+    # long text's words are no stop word in any language.
+    for token in counts.keys() & words.keys():
+        codes = words[token]
         for code in codes:
-            hits[code] = hits.get(code, 0.0) + 1 / len(codes)
+            hits[code] = hits.get(code, 0.0) + counts[token] / len(codes)
     if not hits:
         return default
-    best = max(hits, key=lambda code: (hits[code], code == default))
+    best = max(sorted(hits), key=lambda code: (hits[code], code == default))
     # Another language than the archive's own must win clearly: a short English headline
     # can hold more Spanish-looking words than English ones by chance.
     margin = MIN_STOP_HITS + 2 * hits.get(default, 0.0)

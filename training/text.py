@@ -7,7 +7,6 @@ import re
 
 from w3lib.html import remove_tags
 
-_SPACE = re.compile(r"\s+")
 _LOOKS_LIKE_HTML = re.compile(r"<[a-zA-Z/!]|&[#a-zA-Z0-9]+;")
 
 
@@ -33,7 +32,7 @@ def clean_text(value: object) -> str:
     text = str(value)
     if _LOOKS_LIKE_HTML.search(text):
         text = _strip_tags(html.unescape(text))
-    return _SPACE.sub(" ", text).strip()
+    return " ".join(text.split())  # str.split's whitespace is the regex \s: same text, faster
 
 
 def excerpt(text: str, limit: int) -> str:
