@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 
 import joblib
+
+_SCHEDULER: ContextVar[str | None] = ContextVar("dask_scheduler", default=None)
+
+
+def active() -> bool:
+    """True inside `parallel_backend` with a scheduler: joblib work goes to a cluster."""
+    return _SCHEDULER.get() is not None
 
 
 @contextmanager
@@ -17,5 +25,9 @@ def parallel_backend(scheduler: str | None) -> Iterator[None]:
         return
     from dask.distributed import Client  # an optional dependency: pip install relata[dask]
 
-    with Client(scheduler), joblib.parallel_config(backend="dask"):
-        yield
+    token = _SCHEDULER.set(scheduler)
+    try:
+        with Client(scheduler), joblib.parallel_config(backend="dask"):
+            yield
+    finally:
+        _SCHEDULER.reset(token)

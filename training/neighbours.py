@@ -9,22 +9,25 @@ its squared weight; rare, telling terms weigh most): that product picks a pool o
 `search_pool` likely neighbours per row, whose exact content scores are then computed
 from the full rows. The best `candidates` by exact score are re-scored with the pairwise
 signals (category, recency) and cut to the stored K. `search_recall` measures what the
-pruning loses against the exact search on a sample. Blocks are independent, so joblib
-runs them in parallel processes.
+pruning loses against the exact search on a sample. Blocks are independent: the exact
+search runs them one after another in this process, each product on sparse_dot_topn's own
+threads; pruned blocks, and every block on a Dask cluster, are joblib tasks in parallel
+processes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from joblib import Parallel, delayed
+from joblib import Parallel, delayed, effective_n_jobs
 from sparse_dot_topn import sp_matmul_topn
 
+from relata.training import distributed
 from relata.training.settings import TrainSettings
 
 # Scores are rounded before ranking so that equal scores are equal to the bit on every
@@ -193,7 +196,7 @@ def _ranked(keys: np.ndarray, cols: np.ndarray, order: np.ndarray, count: int) -
 
 def _products(
     query: sp.csr_matrix, transposed: sp.csr_matrix, rows: np.ndarray, width: int,
-    final: bool = True,
+    final: bool = True, threads: int = 1,
 ) -> sp.csr_matrix:  # fmt: skip
     """The `width` best content scores of each query row (article `rows`) with the
     articles it shares a feature with, itself left out; rounded when `final` (not a pruned
@@ -202,7 +205,7 @@ def _products(
     if not transposed.data.flags.writeable:  # sparse_dot_topn refuses read-only arrays
         transposed = transposed.copy()
     # One more than wanted: the row itself is usually among the best, and is dropped.
-    products = sp_matmul_topn(query, transposed, top_n=width + 1)
+    products = sp_matmul_topn(query, transposed, top_n=width + 1, n_threads=threads)
     owners = np.repeat(rows, np.diff(products.indptr))
     products.data[products.indices == owners] = 0
     if final:
@@ -213,14 +216,15 @@ def _products(
 
 def rank_block(
     matrix: sp.csr_matrix, rows: np.ndarray, signals: PairSignals, s: TrainSettings,
-    exact: bool = False, transposed: sp.csr_matrix | None = None,
+    exact: bool = False, transposed: sp.csr_matrix | None = None, threads: int = 1,
 ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """Neighbour rows for the articles `rows` (one parallel task); `exact` skips pruning.
-    `transposed` is `matrix.T` as CSR, made once by callers that rank many blocks."""
+    `transposed` is `matrix.T` as CSR, made once by callers that rank many blocks;
+    `threads`: sparse_dot_topn's own threads for the exact product."""
     block = matrix[rows]
     transposed = matrix.T.tocsr() if transposed is None else transposed
-    if exact or s.query_mass >= 1 or matrix.shape[0] < s.exact_below:
-        products = _products(block, transposed, rows, s.candidates)
+    if _is_exact(matrix.shape[0], s) or exact:
+        products = _products(block, transposed, rows, s.candidates, threads=threads)
         cols, content = _pool(products, s.candidates, signals.order)
     else:
         products = _products(
@@ -274,7 +278,7 @@ def search_recall(
 ) -> float | None:  # fmt: skip
     """Share of the exact top-`depth` neighbours that `found` (the searched table) holds,
     over a random sample of rows; None when nothing was pruned."""
-    if s.query_mass >= 1 or matrix.shape[0] < s.exact_below or not sample:
+    if _is_exact(matrix.shape[0], s) or not sample:
         return None
     rows = np.sort(np.random.default_rng(seed).permutation(matrix.shape[0])[:sample])
     truth, _ = rank_block(matrix.tocsr(), rows, signals, s, exact=True)
@@ -284,6 +288,11 @@ def search_recall(
         hits += len(np.intersect1d(expected, got))
         total += len(expected)
     return 1.0 if total == 0 else hits / total
+
+
+def _is_exact(n: int, s: TrainSettings) -> bool:
+    """True when an archive of `n` articles is searched without pruning."""
+    return s.query_mass >= 1 or n < s.exact_below
 
 
 def _blocks(n: int, size: int) -> Iterator[tuple[int, int]]:
@@ -304,18 +313,25 @@ def rank_neighbours(
     blocks = list(_blocks(n, settings.chunk_size))
     # Small archives finish faster than worker processes start.
     n_jobs = settings.n_jobs if n >= settings.parallel_min_articles else 1
-    # Copy-on-write maps of the shared matrices: writeable, as sparse_dot_topn needs,
-    # without a copy per worker.
-    parallel = Parallel(n_jobs=n_jobs, return_as="generator", mmap_mode="c")
-    parts = []
-    for (start, stop), part in zip(
-        blocks,
-        parallel(
+    if _is_exact(n, settings) and not distributed.active():
+        # All the work is sparse_dot_topn's product, which runs its own threads: one
+        # process, no copies of the matrices and no workers' memory beside it.
+        threads = effective_n_jobs(n_jobs)
+        ranked: Iterable[tuple[np.ndarray, np.ndarray]] = (
+            rank_block(matrix, np.arange(a, b), signals, settings, transposed=transposed,
+                       threads=threads)
+            for a, b in blocks
+        )  # fmt: skip
+    else:
+        # Copy-on-write maps of the shared matrices: writeable, as sparse_dot_topn needs,
+        # without a copy per worker.
+        parallel = Parallel(n_jobs=n_jobs, return_as="generator", mmap_mode="c")
+        ranked = parallel(
             delayed(rank_block)(matrix, np.arange(a, b), signals, settings, transposed=transposed)
             for a, b in blocks
-        ),
-        strict=True,
-    ):
+        )
+    parts = []
+    for (start, stop), part in zip(blocks, ranked, strict=True):
         parts.append(part)
         if progress:
             progress(stop - start)
