@@ -85,7 +85,7 @@ def fallback_rows(articles: pd.DataFrame, signals: PairSignals) -> dict[str, Any
     """Rows of the newest articles, site-wide and per category, for filling short lists."""
     newest = np.argsort(signals.order, kind="stable")
     by_category: dict[str, list[int]] = {}
-    categories = articles["category"].fillna("").str.casefold().to_numpy()
+    categories = category_names(articles).to_numpy()
     for row in newest.tolist():
         bucket = by_category.setdefault(categories[row], [])
         if len(bucket) < FALLBACK_ROWS and categories[row]:

@@ -34,7 +34,7 @@ from relata.training import neighbours
 from relata.training.settings import AUTO, TrainSettings
 
 COMPONENTS = 200  # LSA concepts
-SAMPLE = 20000  # articles the LSA projection is fitted on
+SAMPLE = 10000  # articles the LSA projection is fitted on
 TERMS = 50000  # the sample's most frequent terms the concepts are made of
 DEPTH = 5  # neighbours whose mean expands a query
 LSA_WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.5)  # share of the text score given to LSA
@@ -44,6 +44,7 @@ LIST = 50  # calibration: a query's stored list, as training keeps (re-ordered, 
 TOP = 10  # calibration: neighbours whose held-out similarity counts
 TOLERANCE = 0.0025  # a simpler choice within this share of the best one wins
 BLOCK = 200  # rows whose pair products are formed together
+REORDER_ROWS = 8192  # articles re-scored together (bounds the expanded queries' memory)
 
 
 @dataclass(frozen=True)
@@ -76,16 +77,18 @@ def concepts(text: sp.csr_matrix, seed: int = 0) -> np.ndarray:
     return normalize(svd.transform(text[:, terms])).astype(np.float32)
 
 
-def expanded(text: sp.csr_matrix, index: np.ndarray, weight: float) -> sp.csr_matrix:
-    """Unit query vectors: each row plus `weight` times the mean of its first `DEPTH`
-    neighbours in `index` (-1 for none)."""
+def expanded(
+    text: sp.csr_matrix, rows: np.ndarray, index: np.ndarray, weight: float
+) -> sp.csr_matrix:
+    """Unit query vectors of the articles `rows`: each one's row of `text` plus `weight`
+    times the mean of its first `DEPTH` neighbours in `index` (their lists, -1 for none)."""
     depth = index[:, :DEPTH]
-    rows, slots = np.nonzero(depth >= 0)
+    owners, slots = np.nonzero(depth >= 0)
     mean = sp.csr_matrix(
-        (np.full(len(rows), weight / DEPTH), (rows, depth[rows, slots])),
-        shape=(text.shape[0], text.shape[0]),
+        (np.full(len(owners), weight / DEPTH), (owners, depth[owners, slots])),
+        shape=(len(rows), text.shape[0]),
     )
-    return normalize((text + mean @ text).tocsr()).astype(np.float32)
+    return normalize((text[rows] + mean @ text).tocsr()).astype(np.float32)
 
 
 def pair_dots(left: sp.csr_matrix | np.ndarray, right: Any, index: np.ndarray) -> np.ndarray:
@@ -101,13 +104,18 @@ def pair_dots(left: sp.csr_matrix | np.ndarray, right: Any, index: np.ndarray) -
 
 
 def text_scores(
-    text: sp.csr_matrix, index: np.ndarray, lsa: np.ndarray | None, choice: Rescoring
-) -> np.ndarray:
-    """The re-scored text similarity of each article with its listed neighbours."""
-    query = expanded(text, index, choice.feedback_weight) if choice.feedback_weight else text
+    text: sp.csr_matrix, rows: np.ndarray, index: np.ndarray, lsa: np.ndarray | None,
+    choice: Rescoring,
+) -> np.ndarray:  # fmt: skip
+    """The re-scored text similarity of the articles `rows` with their listed neighbours
+    (`index`: their lists)."""
+    query = (
+        expanded(text, rows, index, choice.feedback_weight) if choice.feedback_weight
+        else text[rows]
+    )  # fmt: skip
     score = (1 - choice.lsa_weight) * pair_dots(query, text, index)
     if choice.lsa_weight and lsa is not None and lsa.shape[1]:
-        score += choice.lsa_weight * pair_dots(lsa, lsa, index)
+        score += choice.lsa_weight * pair_dots(lsa[rows], lsa, index)
     return score
 
 
@@ -117,21 +125,29 @@ def reorder(
 ) -> neighbours.Neighbours:  # fmt: skip
     """The neighbour table with each list re-scored and re-ordered: its text cosine
     replaced by the re-scored one, tags, category, recency and language as before."""
-    index = table.index
     if not choice.active:
         return table
     lsa = concepts(text) if choice.lsa_weight else None
-    change = text_scores(text, index, lsa, choice) - pair_dots(text, text, index)
-    content = pair_dots(matrix, matrix, index) + settings.text_weight * change
-    rows = np.arange(index.shape[0])[:, None]
-    cols = np.maximum(index, 0)
-    final = np.where(
-        index >= 0, neighbours.rescore(rows, cols, content, signals, settings), -np.inf
-    )
-    tie = np.where(index >= 0, signals.order[cols], np.iinfo(np.int64).max)
-    order = np.lexsort((tie, -final), axis=-1)  # ties as the search breaks them
-    index = np.take_along_axis(index, order, 1)
-    score = np.where(index >= 0, np.take_along_axis(final, order, 1), 0).astype(np.float32)
+    # The searched vectors are [√text_weight · text, tags], so a pair's content score is
+    # text_weight · text cosine + its tags' product: only the text part is re-scored.
+    tags = matrix[:, text.shape[1] :].tocsr()
+    index, score = np.empty_like(table.index), np.empty_like(table.score)
+    for start in range(0, len(index), REORDER_ROWS):
+        # A block at a time: expanded queries hold several articles' terms each.
+        rows = np.arange(start, min(len(index), start + REORDER_ROWS))
+        lists = table.index[rows]
+        content = settings.text_weight * text_scores(text, rows, lists, lsa, choice)
+        if tags.nnz:
+            content += pair_dots(tags[rows], tags, lists)
+        cols = np.maximum(lists, 0)
+        final = np.where(
+            lists >= 0, neighbours.rescore(rows[:, None], cols, content, signals, settings),
+            -np.inf,
+        )  # fmt: skip
+        tie = np.where(lists >= 0, signals.order[cols], np.iinfo(np.int64).max)
+        order = np.lexsort((tie, -final), axis=-1)  # ties as the search breaks them
+        index[rows] = np.take_along_axis(lists, order, 1)
+        score[rows] = np.where(index[rows] >= 0, np.take_along_axis(final, order, 1), 0)
     return neighbours.Neighbours(index=index, score=score)
 
 
@@ -162,13 +178,11 @@ def calibrate(
     base = (first[rows] @ first.T).toarray()
     base[np.arange(len(rows)), rows] = -np.inf
     lists = _ranked(base, depth)  # each query's stored list by the sparse cosine
-    table = np.full((n, depth), -1)
-    table[rows] = lists
     concept = concepts(first, seed)
     # The text score is linear in the LSA weight: each query expansion is scored once.
-    dots = {b: pair_dots(expanded(first, table, b) if b else first, first, table)[rows]
+    dots = {b: pair_dots(expanded(first, rows, lists, b) if b else first[rows], first, lists)
             for b in feedback_grid}  # fmt: skip
-    lsa_dots = pair_dots(concept, concept, table)[rows] if concept.shape[1] else 0.0
+    lsa_dots = pair_dots(concept[rows], concept, lists) if concept.shape[1] else 0.0
     per_query = np.zeros((len(combos), len(rows)))
     for i, (a, b) in enumerate(combos):
         picked = np.take_along_axis(lists, _ranked((1 - a) * dots[b] + a * lsa_dots, top), 1)
