@@ -133,6 +133,7 @@ def test_the_hub_and_best_scores_are_shown_for_both_models(pair: Path, tmp_path:
     assert scores, page
     for value in scores.groups():
         assert re.fullmatch(r"\d\.\d{3} / \d\.\d{3} / \d\.\d{3}", value), value
+    assert "this model (" + weak + ")" in page and "compared (" + good + ")" in page  # the key
 
 
 def test_the_calibration_is_shown_and_missing_keys_are_skipped(pair: Path) -> None:

@@ -217,7 +217,8 @@ def render_report(figures: dict[str, Any], model: LoadedModel, other: LoadedMode
         other_hub=_title(other, other_figures.get("hub")) if other and other_figures else "–",
         scores=_percentiles(figures),
         other_scores=_percentiles(other_figures) if other_figures else "",
-        plots=plots([("this model", model)] + ([(f"{against}", other)] if other else [])),
+        # Short legend labels: a version id is 31 characters; the page names both in full.
+        plots=plots([("this model", model)] + ([("compared", other)] if other else [])),
         changes=changes,
         changed_share=percent(changes["changed_share"]) if changes else "",
         changed=changed_lists(model, other, changes) if other and changes else [],
