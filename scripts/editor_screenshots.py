@@ -1,11 +1,14 @@
-"""Screenshots of the editor page, for scripts/screenshots (which serves the model).
+"""Whole-page screenshots for scripts/screenshots, with Debian's headless chromium under
+Selenium (nothing downloaded).
 
     python scripts/editor_screenshots.py BASE_URL TOKEN OUT
+    python scripts/editor_screenshots.py --report REPORT_HTML OUT
 
-Logs in to the served editor with TOKEN (an editor's), shapes one article's list as an
-editor would (a pin with an expiry, a block, a move, so every badge and the history
-show), and writes OUT/search-{desktop,375}.png and OUT/editor-{desktop,375}.png, each the
-whole page, with Debian's headless chromium under Selenium (nothing downloaded).
+The first logs in to the served editor with TOKEN (an editor's), shapes one article's list
+as an editor would (a pin with an expiry, a block, a move, so every badge and the history
+show), and writes OUT/search-{desktop,375}.png and OUT/editor-{desktop,375}.png. The second
+writes OUT/report-{desktop,375}.png of a written model report. Each shot is the whole
+page: the window is made as tall as the page measures at that width.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ import json
 import sys
 import tempfile
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -61,7 +66,8 @@ def _whole_page(driver: webdriver.Chrome, width: int, path: Path) -> None:
     driver.save_screenshot(str(path))
 
 
-def main(base: str, token: str, out: Path) -> None:
+@contextmanager
+def _chromium() -> Iterator[webdriver.Chrome]:
     options = webdriver.ChromeOptions()
     options.binary_location = "/usr/bin/chromium"
     with tempfile.TemporaryDirectory() as profile:
@@ -70,26 +76,46 @@ def main(base: str, token: str, out: Path) -> None:
             options.add_argument(flag)
         driver = webdriver.Chrome(options=options, service=Service("/usr/bin/chromedriver"))
         try:
-            wait = WebDriverWait(driver, 30)
-            driver.get(f"{base}/editor")
-            wait.until(expected_conditions.presence_of_element_located((By.ID, "token")))
-            driver.find_element(By.ID, "token").send_keys(token)
-            driver.find_element(By.ID, "login").click()
-            wait.until(expected_conditions.presence_of_element_located((By.ID, "q")))
-            driver.get(f"{base}/editor?q={SEARCH}&from=2022-01-01")
-            wait.until(expected_conditions.presence_of_element_located((By.ID, "count")))
-            slug = driver.find_element(By.CSS_SELECTOR, "#results a").get_attribute("href")
-            slug = slug.rsplit("/", 1)[1]
-            for name, width in WIDTHS.items():
-                _whole_page(driver, width, out / f"search-{name}.png")
-            _shape(base, token, slug)
-            driver.get(f"{base}/editor/articles/{slug}")
-            wait.until(expected_conditions.presence_of_element_located((By.ID, "cards")))
-            for name, width in WIDTHS.items():
-                _whole_page(driver, width, out / f"editor-{name}.png")
+            yield driver
         finally:
             driver.quit()
 
 
+def report(page: Path, out: Path) -> None:
+    """OUT/report-{desktop,375}.png: the whole written report at each width."""
+    with _chromium() as driver:
+        driver.get(page.resolve().as_uri())
+        WebDriverWait(driver, 30).until(
+            expected_conditions.presence_of_element_located((By.ID, "summary"))
+        )
+        for name, width in WIDTHS.items():
+            _whole_page(driver, width, out / f"report-{name}.png")
+
+
+def main(base: str, token: str, out: Path) -> None:
+    """The search and article pages of the served editor, at each width."""
+    with _chromium() as driver:
+        wait = WebDriverWait(driver, 30)
+        driver.get(f"{base}/editor")
+        wait.until(expected_conditions.presence_of_element_located((By.ID, "token")))
+        driver.find_element(By.ID, "token").send_keys(token)
+        driver.find_element(By.ID, "login").click()
+        wait.until(expected_conditions.presence_of_element_located((By.ID, "q")))
+        driver.get(f"{base}/editor?q={SEARCH}&from=2022-01-01")
+        wait.until(expected_conditions.presence_of_element_located((By.ID, "count")))
+        slug = driver.find_element(By.CSS_SELECTOR, "#results a").get_attribute("href")
+        slug = slug.rsplit("/", 1)[1]
+        for name, width in WIDTHS.items():
+            _whole_page(driver, width, out / f"search-{name}.png")
+        _shape(base, token, slug)
+        driver.get(f"{base}/editor/articles/{slug}")
+        wait.until(expected_conditions.presence_of_element_located((By.ID, "cards")))
+        for name, width in WIDTHS.items():
+            _whole_page(driver, width, out / f"editor-{name}.png")
+
+
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2], Path(sys.argv[3]))
+    if sys.argv[1] == "--report":
+        report(Path(sys.argv[2]), Path(sys.argv[3]))
+    else:
+        main(sys.argv[1], sys.argv[2], Path(sys.argv[3]))

@@ -118,14 +118,14 @@ def logout() -> Response:
 
 
 @bp.get("/articles/<slug>")
-def article(slug: str) -> str | Response:
+def article(slug: str) -> str | Response | tuple[str, int]:
     """One article's cards as readers see them, with why, and the editing controls."""
     if not _signed_in():
         return redirect(url_for("editor_page.home"))
     model = live_model()
     row = model.rows.get(slug)
-    if row is None:  # ingested articles are edited once a retrain has taken them in
-        raise ApiError(404, "unknown_slug", f"No article with slug {slug!r} in the model.")
+    if row is None:  # a page, not the API's JSON: a person followed a link or typed it
+        return render_template("editor/missing.html", slug=slug), 404
     cache: EditorialCache = current_app.extensions["relata.editorial"]
     cache.refresh()  # editors see their own change at once, whichever worker answers
     snapshot = cache.snapshot

@@ -238,6 +238,11 @@ def test_an_error_appears_next_to_the_action_that_caused_it(
     token = make_token(sqlite_url, "editor")
     page.log_in(token)
     page.open()
+    page.find("#pin-target").send_keys("tennis-open-final")
+    page.find("#pin-reason").send_keys("sport")
+    page.find("#pin-add").click()
+    page.saved()
+    # A later pin is refused: the earlier "Saved." must not stand beside its error.
     page.find("#pin-target").send_keys("no-such-article")
     page.find("#pin-reason").send_keys("try")
     page.find("#pin-add").click()
@@ -256,7 +261,8 @@ def test_an_error_appears_next_to_the_action_that_caused_it(
         "return arguments[0].previousElementSibling.dataset.slug", row
     ) == cards[2]  # fmt: skip
     assert page.find("#pin-error").text == ""
-    assert _call(server, f"/v1/overrides/{SOURCE}", token)["overrides"] == []
+    overrides = _call(server, f"/v1/overrides/{SOURCE}", token)["overrides"]
+    assert [o["target"] for o in overrides] == ["tennis-open-final"]  # the accepted pin only
 
 
 def test_expiry_and_block_everywhere_work_from_the_page(

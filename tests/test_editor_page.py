@@ -74,6 +74,16 @@ def test_the_article_page_marks_what_readers_see(editor: FlaskClient, app) -> No
     assert "Shares the words “Rover”, “Mars”" in page and "model’s #1" in page
 
 
+def test_an_unknown_article_is_a_404_page_in_the_editor_layout(editor: FlaskClient) -> None:
+    response = editor.get("/editor/articles/no-such-article")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 404 and response.mimetype == "text/html"
+    assert 'class="brand"' in page and "Log out" in page  # the editor's layout, logged in
+    assert re.search(r'role="alert" id="missing">No article with the slug '
+                     r'<span class="slug">no-such-article</span>', page)  # fmt: skip
+    assert 'href="/editor?q=no-such-article"' in page
+
+
 def test_a_viewer_sees_the_page_without_the_controls(client: FlaskClient, sqlite_url: str) -> None:
     _log_in(client, make_token(sqlite_url, "viewer"))
     page = client.get("/editor/articles/mars-rover-lands").get_data(as_text=True)

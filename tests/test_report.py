@@ -10,14 +10,17 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pytest
 from flask.testing import FlaskClient
+from markupsafe import escape
 
 from relata import artifact
 from relata.artifact import registry
 from relata.service.database import Database
 from relata.service.events_store import Event, EventCounters
-from relata.training.report import render_report
+from relata.training.evaluate import SHOWN, compare
+from relata.training.report import MOST_CHANGED, changed_lists, render_report
 from tests.conftest import cli, make_app, make_token, train_cli
 from tests.corpus import ARTICLES
 
@@ -73,11 +76,64 @@ def test_the_lists_that_change_most_show_titles_before_and_after(
     changes = json.loads((tmp_path / "out/evaluation.json").read_text())["changes"]
     moved = changes["most_changed"][0]
     section = page[page.index("The lists that change most") :]
-    assert f"<h4>{TITLES[moved['slug']]} <small>" in section
+    assert f"<h4>{escape(TITLES[moved['slug']])} <small>" in section
+    assert f'<span class="slug">{moved["slug"]}</span> · 20' in section  # slug and date
     for slug in moved["out"]:
         assert f'<li class="gone">{TITLES[slug]}</li>' in section
     for slug in moved["in"]:
         assert f'<li class="new">{TITLES[slug]}</li>' in section
+
+
+def _with_list(model: artifact.LoadedModel, slug: str, kept: int) -> artifact.LoadedModel:
+    """`model` as a version whose shown list for `slug` keeps only its first `kept` cards,
+    the rest replaced by articles the list does not hold."""
+    index = np.array(model.index, copy=True)
+    row = model.rows[slug]
+    others = [j for j in range(len(model.slugs)) if j != row and j not in index[row]]
+    index[row, kept:SHOWN] = others[: SHOWN - kept]
+    return dataclasses.replace(model, version="older", index=index)
+
+
+def test_the_share_kept_is_of_the_old_list_not_of_the_union(models: Path) -> None:
+    model = artifact.load_model(models / registry.current_version(models))
+    slug = "mars-rover-lands"
+    other = _with_list(model, slug, kept=2)
+    row = model.rows[slug]
+    assert len(set(other.index[row, :SHOWN]) & set(model.index[row, :SHOWN])) == 2
+    page = render_report(model.manifest["evaluation"], model, other, compare(model, other))
+    heading = re.search(rf"<h4>{TITLES[slug]} <small>([^<]*)</small>", page).group(1)
+    assert heading == "2 of 6 cards kept (33.3 %)"  # the Jaccard over the union is 20 %
+
+
+def test_the_lists_that_change_most_name_each_headline_once(models: Path) -> None:
+    model = artifact.load_model(models / registry.current_version(models))
+    slugs = list(model.rows)[: MOST_CHANGED + 3]
+    # Weekly columns share one headline: three of the changed lists here do.
+    cards = [dict(model.cards[i]) for i in range(len(model.cards))]
+    for slug in slugs[:3]:
+        cards[model.rows[slug]]["title"] = "What To Watch This Week"
+    renamed = dataclasses.replace(model, cards=cards)
+    changes = {"most_changed": [{"slug": slug} for slug in slugs]}
+    shown = changed_lists(renamed, model, changes)
+    assert [c["slug"] for c in shown] == [slugs[0], *slugs[3 : MOST_CHANGED + 2]]
+    assert len({c["title"] for c in shown}) == len(shown) == MOST_CHANGED
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\d|undated", c["date"]) for c in shown)
+
+
+def test_the_hub_and_best_scores_are_shown_for_both_models(pair: Path, tmp_path: Path) -> None:
+    good, weak = registry.recent_versions(pair)[1], registry.current_version(pair)
+    page = _evaluate(pair, tmp_path / "out", "--against", good)
+    hubs = [artifact.load_model(pair / v).manifest["evaluation"]["hub"] for v in (weak, good)]
+    row = re.search(r'Most-listed article<span class="help">[^<]*</span></th>\s*'
+                    r"<td>([^<]*)</td><td>([^<]*)</td></tr>", page)  # fmt: skip
+    assert row and list(row.groups()) == [str(escape(TITLES[h])) for h in hubs], page
+    scores = re.search(r'Best score<span class="help">[^<]*</span></th>\s*'
+                       r'<td class="num">([^<]*)</td><td class="num">([^<]*)</td>',
+                       page)  # fmt: skip
+    assert scores, page
+    for value in scores.groups():
+        assert re.fullmatch(r"\d\.\d{3} / \d\.\d{3} / \d\.\d{3}", value), value
+    assert "this model (" + weak + ")" in page and "compared (" + good + ")" in page  # the key
 
 
 def test_the_calibration_is_shown_and_missing_keys_are_skipped(pair: Path) -> None:

@@ -115,19 +115,41 @@ def _shown(model: LoadedModel, slug: str) -> list[str]:
     return [model.slugs[j] for j in model.index[row, :SHOWN] if j >= 0]
 
 
+def _date(model: LoadedModel, slug: str) -> str:
+    return (model.cards[model.rows[slug]].get("published_at") or "undated")[:10]
+
+
+def kept(before: list[str], after: list[str]) -> str:
+    """How much of the old list the new one keeps: "2 of 6 cards kept (33.3 %)". Not the
+    Jaccard over the union, which reads 20 % for the same lists."""
+    if not before:
+        return "the list was empty"
+    same = len(set(before) & set(after))
+    return f"{same} of {len(before)} cards kept ({percent(same / len(before))})"
+
+
 def changed_lists(model: LoadedModel, other: LoadedModel, changes: dict[str, Any]
                   ) -> list[dict[str, Any]]:  # fmt: skip
-    """The lists that change most, as titles: before (the other model) and after."""
-    lists = []
-    for moved in changes["most_changed"][:MOST_CHANGED]:
+    """The lists that change most, as titles: before (the other model) and after. One list
+    per headline: archives repeat weekly titles ("What to watch …"), whose lists all
+    change alike and would fill the section with one heading."""
+    lists: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for moved in changes["most_changed"]:
         slug = moved["slug"]
+        title = _title(model, slug)
+        if title in seen:
+            continue
+        seen.add(title)
         after, before = _shown(model, slug), _shown(other, slug)
         lists.append({
-            "title": _title(model, slug),
-            "overlap": percent(moved["jaccard"]),
+            "title": title, "slug": slug, "date": _date(model, slug),
+            "kept": kept(before, after),
             "before": [{"title": _title(other, s), "gone": s not in after} for s in before],
             "after": [{"title": _title(model, s), "new": s not in before} for s in after],
         })  # fmt: skip
+        if len(lists) == MOST_CHANGED:
+            break
     return lists
 
 
@@ -171,6 +193,12 @@ def _reader_row(group: dict[str, Any]) -> dict[str, str]:
             "interval": f"{_ctr(group['ctr_low'])} – {_ctr(group['ctr_high'])}"}  # fmt: skip
 
 
+def _percentiles(figures: dict[str, Any]) -> str:
+    """The best neighbour's score at the 10th, 50th and 90th percentiles, or '' if unknown."""
+    scores = figures.get("top_score_percentiles") or {}
+    return " / ".join(f"{scores[p]:.3f}" for p in ("10", "50", "90")) if scores else ""
+
+
 def render_report(figures: dict[str, Any], model: LoadedModel, other: LoadedModel | None = None,
                   changes: dict[str, Any] | None = None, css_url: str = "",
                   back_url: str = "", readers: dict[str, Any] | None = None) -> str:  # fmt: skip
@@ -186,8 +214,11 @@ def render_report(figures: dict[str, Any], model: LoadedModel, other: LoadedMode
         summary=summary(figures, other_figures, against),
         metrics=metric_rows(figures, other_figures),
         hub=_title(model, figures.get("hub")),
-        scores=figures.get("top_score_percentiles", {}),
-        plots=plots([("this model", model)] + ([(f"{against}", other)] if other else [])),
+        other_hub=_title(other, other_figures.get("hub")) if other and other_figures else "–",
+        scores=_percentiles(figures),
+        other_scores=_percentiles(other_figures) if other_figures else "",
+        # Short legend labels: a version id is 31 characters; the page names both in full.
+        plots=plots([("this model", model)] + ([("compared", other)] if other else [])),
         changes=changes,
         changed_share=percent(changes["changed_share"]) if changes else "",
         changed=changed_lists(model, other, changes) if other and changes else [],

@@ -43,6 +43,13 @@ function articleEditor(root) {
     alert.textContent = text; // textContent: never HTML
   }
 
+  // A new action, or one refused before it is sent: only its own message may show. An old
+  // error elsewhere, or the last save's "Saved.", beside it would mislead.
+  function fresh() {
+    document.querySelectorAll("#editor .alert").forEach((other) => say(other, ""));
+    say(document.getElementById("status"), "");
+  }
+
   function expiry(input) {
     if (!input.value) return undefined;
     const moment = new Date(input.value); // the editor's local time, sent as UTC
@@ -50,8 +57,7 @@ function articleEditor(root) {
   }
 
   async function send(method, url, version, body, alert) {
-    // Only the latest action's error stays: an old one elsewhere would mislead.
-    document.querySelectorAll("#editor .alert").forEach((other) => say(other, ""));
+    fresh();
     let response;
     try {
       response = await fetch(url, {
@@ -107,7 +113,7 @@ function articleEditor(root) {
     moveOption.disabled = !moved;
     moveOption.textContent = moved ? `Move to position ${position}` : "Move (drag it or use ↑ ↓ first)";
     action.value = chosen;
-    say(document.getElementById("change-error"), "");
+    fresh();
   }
 
   function close() {
@@ -199,6 +205,7 @@ function articleEditor(root) {
     const alert = document.getElementById("change-error");
     const reason = document.getElementById("change-reason").value.trim();
     if (!reason) {
+      fresh();
       say(alert, "Give a reason: it is kept in the history.");
       document.getElementById("change-reason").focus();
       return;
@@ -235,6 +242,7 @@ function articleEditor(root) {
       expires_at: expiry(document.getElementById("pin-expiry")),
     };
     if (!body.target || !body.reason) {
+      fresh();
       say(alert, "Give the article's slug and a reason.");
       return;
     }
