@@ -140,7 +140,7 @@ def export(
     from relata.service.errors import ApiError
     from relata.service.model_store import ModelExtras, OverlayCache
     from relata.service.params import parse_query
-    from relata.service.related import related_items
+    from relata.service.related import items_json, related_entries
     from relata.service.settings import from_environment
     from relata.service.static_export import export_static
 
@@ -170,8 +170,10 @@ def export(
     hidden = snapshot.unpublished | (overlay.removed if overlay else frozenset())
     for slug in slugs:
         if slug not in hidden:
-            items = related_items(model, slug, query, snapshot.for_source(slug), overlay)
-            out.write(orjson.dumps({"slug": slug, "items": items}) + b"\n")
+            entries = related_entries(model, slug, query, snapshot.for_source(slug), overlay)
+            # The cards' bytes as the API renders them, spliced in rather than re-encoded.
+            items = items_json(model, entries, query.fields)
+            out.write(b'{"slug":%s,"items":%s}\n' % (orjson.dumps(slug), items))
 
 
 @main.command()
