@@ -165,7 +165,7 @@ def export(
         query = parse_query({"limit": limit}, config)
     except ApiError as exc:
         raise click.ClickException(exc.message) from None
-    slugs = [card["slug"] for card in model.cards]
+    slugs = list(model.slugs)
     slugs += [slug for slug in (overlay.own if overlay else ()) if slug not in model.rows]
     hidden = snapshot.unpublished | (overlay.removed if overlay else frozenset())
     for slug in slugs:
