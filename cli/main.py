@@ -140,7 +140,7 @@ def export(
     from relata.service.errors import ApiError
     from relata.service.model_store import ModelExtras, OverlayCache
     from relata.service.params import parse_query
-    from relata.service.related import related_items
+    from relata.service.related import items_json, related_entries
     from relata.service.settings import from_environment
     from relata.service.static_export import export_static
 
@@ -165,13 +165,15 @@ def export(
         query = parse_query({"limit": limit}, config)
     except ApiError as exc:
         raise click.ClickException(exc.message) from None
-    slugs = [card["slug"] for card in model.cards]
+    slugs = list(model.slugs)
     slugs += [slug for slug in (overlay.own if overlay else ()) if slug not in model.rows]
     hidden = snapshot.unpublished | (overlay.removed if overlay else frozenset())
     for slug in slugs:
         if slug not in hidden:
-            items = related_items(model, slug, query, snapshot.for_source(slug), overlay)
-            out.write(orjson.dumps({"slug": slug, "items": items}) + b"\n")
+            entries = related_entries(model, slug, query, snapshot.for_source(slug), overlay)
+            # The cards' bytes as the API renders them, spliced in rather than re-encoded.
+            items = items_json(model, entries, query.fields)
+            out.write(b'{"slug":%s,"items":%s}\n' % (orjson.dumps(slug), items))
 
 
 @main.command()

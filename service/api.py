@@ -13,8 +13,7 @@ from relata.service.editorial import EditorialCache, Snapshot
 from relata.service.errors import ApiError
 from relata.service.model_store import Model, ModelStore, OverlayCache
 from relata.service.params import json_body, parse_query
-from relata.service.related import Entry, RelatedQuery, items_json, related_entries, related_items
-from relata.service.responses import json_response
+from relata.service.related import Entry, RelatedQuery, items_json, related_entries
 
 if TYPE_CHECKING:
     from relata.service.overlay import Overlay
@@ -95,19 +94,23 @@ def cacheable_list(slug: str, render: Render, mimetype: str, salt: str = "") -> 
     return _cacheable(render(model, entries, query, rid), f'"{tag}"', mimetype)
 
 
+def _items(model: Model, entries: list[Entry], query: RelatedQuery) -> bytes:
+    """The `"items":[…],"fallbacks":N` members of a list's object (one slug's reply or a
+    batch's result), its cards spliced in as rendered: encoded once, never re-encoded."""
+    fallbacks = sum(entry.source == "fallback" for entry in entries)
+    return b'"items":%s,"fallbacks":%d' % (items_json(model, entries, query.fields), fallbacks)
+
+
 @bp.get("/v1/related/<slug>")
 def related(slug: str) -> Response:
     """Ranked related cards for one article."""
 
     def render(model: Model, entries: list[Entry], query: RelatedQuery, rid: str) -> bytes:
-        fallbacks = sum(entry.source == "fallback" for entry in entries)
-        variant = rid.split(".")[1]
-        head = b'{"slug":%s,"model_version":%s,"variant":"%s","rid":%s,'
-        return head % (
-            orjson.dumps(slug), orjson.dumps(model.version), variant.encode(), orjson.dumps(rid)
-        ) + b'"items":%s,"fallbacks":%d}' % (
-            items_json(model, entries, query.fields), fallbacks,
+        variant = rid.split(".")[1].encode()
+        head = b'{"slug":%s,"model_version":%s,"variant":"%s","rid":%s,' % (
+            orjson.dumps(slug), orjson.dumps(model.version), variant, orjson.dumps(rid)
         )  # fmt: skip
+        return head + _items(model, entries, query) + b"}"
 
     return cacheable_list(slug, render, "application/json")
 
@@ -134,13 +137,17 @@ def related_batch() -> Response:
     for slug in slugs:
         try:
             _check(model, snapshot, overlay, slug)
-            items = related_items(model, slug, query, snapshot.for_source(slug), overlay)
-            fallbacks = sum(item.get("source") == "fallback" for item in items)
+            entries = related_entries(model, slug, query, snapshot.for_source(slug), overlay)
             rid = ab.list_id(model.version, ab.LIVE, slug)  # a batch is the live model's
-            results.append({"slug": slug, "rid": rid, "items": items, "fallbacks": fallbacks})
+            head = b'{"slug":%s,"rid":%s,' % (orjson.dumps(slug), orjson.dumps(rid))
+            results.append(head + _items(model, entries, query) + b"}")
         except ApiError as exc:
-            results.append({"slug": slug, "error": {"code": exc.code, "message": exc.message}})
-    return json_response({"model_version": model.version, "results": results})
+            error = {"code": exc.code, "message": exc.message}
+            results.append(orjson.dumps({"slug": slug, "error": error}))
+    body = b'{"model_version":%s,"results":[%s]}' % (
+        orjson.dumps(model.version), b",".join(results)
+    )
+    return Response(body, mimetype="application/json")
 
 
 def init_app(app: Flask) -> None:

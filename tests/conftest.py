@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,12 +25,22 @@ POSTGRES_URL = os.environ.get(
 )
 
 
-# Fixtures that train a model or start a server: a test using one is `slow` (a test that
-# trains or serves by itself carries the mark itself). `scripts/test -m "not slow"` runs
-# the rest in seconds.
+# Fixtures that train a model or start a server: a test using one is `slow`. A test that
+# trains or serves by itself, starts worker processes, fits LSA or takes over a second
+# carries the mark itself. `scripts/test -m "not slow"` runs the rest in seconds.
 SLOW_FIXTURES = frozenset(
     {"models", "demo_models", "mixed_models", "signed", "server", "browser", "cluster"}
 )
+# A module whose every test is slow says so in one line, which is read without importing it.
+WHOLLY_SLOW = re.compile(r"^pytestmark = pytest\.mark\.slow\b", re.MULTILINE)
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Under `-m "not slow"`, skip importing a wholly slow module: none of its tests would
+    run, and its imports (schemathesis, Dask, Selenium) cost the fast tier seconds."""
+    if collection_path.suffix != ".py" or config.option.markexpr.strip() != "not slow":
+        return None
+    return bool(WHOLLY_SLOW.search(collection_path.read_text(encoding="utf-8"))) or None
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

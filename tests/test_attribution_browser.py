@@ -18,6 +18,8 @@ from tests.conftest import make_token
 from tests.corpus import HOSTILE_ARTICLE
 from tests.serving import get_json, ingest, served, wait_until
 
+pytestmark = pytest.mark.slow  # serves and drives a browser
+
 SLUG = "mars-rover-lands"
 
 # Records every beacon the widget sends (and still sends it) before the widget loads.

@@ -13,6 +13,8 @@ from relata import artifact
 from relata.artifact import registry
 from tests.conftest import train_cli
 
+pytestmark = pytest.mark.slow  # starts a Dask cluster
+
 FORCE_PARALLEL = ("--set", "parallel_min_articles=1", "--set", "chunk_size=4")
 
 

@@ -14,6 +14,8 @@ from flask.testing import FlaskClient
 from tests.conftest import make_app, make_token
 from tests.corpus import HOSTILE_ARTICLE
 
+pytestmark = pytest.mark.slow  # every test uses a trained model (see SLOW_FIXTURES)
+
 
 class Cards(HTMLParser):
     """The cards of a fragment as the browser would read them: text and attributes."""

@@ -14,6 +14,8 @@ from relata.artifact import registry
 from tests.conftest import cli, train_cli
 from tests.serving import get_json, get_text, served, wait_until
 
+pytestmark = pytest.mark.slow  # trains and serves
+
 SLUGS = ["mars-rover-lands", "cup-final-report", "sourdough-bread-recipe", "election-polls-close"]
 
 

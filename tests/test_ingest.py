@@ -12,6 +12,8 @@ from relata import artifact
 from relata.artifact import registry
 from tests.conftest import cli, export_cli, invoke, make_app, make_token, train_cli
 
+pytestmark = pytest.mark.slow  # every test uses a trained model (see SLOW_FIXTURES)
+
 ROVER = {
     "slug": "mars-rover-finds-water",
     "title": "Mars Rover Finds Signs Of Water In Jezero Crater",

@@ -13,6 +13,8 @@ from relata.training.vectorizer_state import load_vectorizer
 from tests.conftest import make_app, train_cli
 from tests.serving import wait_until
 
+pytestmark = pytest.mark.slow  # every test uses a trained model (see SLOW_FIXTURES)
+
 
 @pytest.fixture
 def store_copy(models: Path, tmp_path: Path) -> Path:

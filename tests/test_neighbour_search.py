@@ -77,6 +77,7 @@ def test_pruned_search_finds_what_the_exact_search_finds() -> None:
     assert not np.array_equal(found, np.full_like(found, -1))
 
 
+@pytest.mark.slow  # starts worker processes
 @pytest.mark.parametrize("query_mass", [1.0, 0.8])
 def test_worker_processes_find_the_table_one_process_finds(query_mass: float) -> None:
     # Blocks go to joblib's worker processes, which get arrays over 1 MB (these) as maps.

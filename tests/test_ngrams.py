@@ -72,6 +72,7 @@ def test_words_are_stemmed_per_language_and_stop_words_dropped() -> None:
     assert _spelled(analysed) == [["elect"], ["élect"]]
 
 
+@pytest.mark.slow  # starts worker processes
 def test_parallel_chunks_number_stems_like_one_process(monkeypatch: pytest.MonkeyPatch) -> None:
     texts = {"title": [title for _, title, *_ in ARTICLES], "body": ["a b c"] * len(ARTICLES)}
     languages = ["en"] * len(ARTICLES)

@@ -3,6 +3,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from openapi_spec_validator import validate
@@ -10,6 +11,8 @@ from openapi_spec_validator import validate
 from relata.service.openapi import document
 from relata.service.operations import OPERATIONS
 from tests.conftest import make_app
+
+pytestmark = pytest.mark.slow  # every test uses a trained model (see SLOW_FIXTURES)
 
 
 def test_health_and_readiness(client: FlaskClient) -> None:

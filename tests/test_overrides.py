@@ -15,6 +15,8 @@ from tests.conftest import cli, make_app, make_token, train_cli
 from tests.corpus import ARTICLES, write_archive
 from tests.serving import wait_until
 
+pytestmark = pytest.mark.slow  # every test uses a trained model (see SLOW_FIXTURES)
+
 SOURCE = "mars-rover-lands"
 
 

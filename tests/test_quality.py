@@ -89,6 +89,7 @@ def _words(count: int, seed: int = 0) -> pd.DataFrame:
                          "language": "en"})  # fmt: skip
 
 
+@pytest.mark.slow  # fits LSA on 1,500 articles
 def test_rescoring_stays_off_where_it_cannot_help() -> None:
     # Random words have no subjects for LSA to find or feedback to spread: whatever the
     # grid's noise, no re-scorer beats the plain cosine by more than chance.
@@ -97,6 +98,7 @@ def test_rescoring_stays_off_where_it_cannot_help() -> None:
     assert choice.evidence["held_out_similarity"] == choice.evidence["held_out_similarity_plain"]
 
 
+@pytest.mark.slow  # fits LSA on 3,000 articles
 def test_rescoring_turns_on_for_headlines() -> None:
     # A headline is a few words: its neighbours' words say what else its subject is
     # called, and the held-out halves agree more with them than without.
@@ -111,6 +113,7 @@ def test_a_given_rescoring_weight_is_used_as_it_is() -> None:
     assert choice.evidence["method"] == "given"
 
 
+@pytest.mark.slow  # fits LSA
 def test_rescoring_reorders_a_list_and_never_widens_it() -> None:
     articles = pd.DataFrame(_demo(300)).assign(language="en")
     text, _ = ArticleVectorizer().fit_blocks(articles)

@@ -140,6 +140,18 @@ def test_batch_returns_each_slug_in_order(client: FlaskClient) -> None:
     assert results[0]["items"] == single
 
 
+
+def test_batch_counts_fallbacks_as_the_single_route_does_whatever_the_fields(
+    client: FlaskClient,
+) -> None:
+    # 17 cards from an 18-article corpus: the list fills with fallbacks.
+    single = client.get("/v1/related/cup-final-report?limit=17&fields=title").get_json()
+    assert single["fallbacks"] > 0
+    body = {"slugs": ["cup-final-report"], "limit": 17, "fields": ["title"]}
+    result = client.post("/v1/related:batch", json=body).get_json()["results"][0]
+    assert (result["items"], result["fallbacks"]) == (single["items"], single["fallbacks"])
+
+
 def test_batch_rejects_bad_bodies(client: FlaskClient) -> None:
     cases = [
         (b"not json", "bad_json"),

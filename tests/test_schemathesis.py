@@ -21,6 +21,8 @@ from relata.service.schema import Token
 from relata.service.settings import SETTINGS
 from tests.conftest import make_app
 
+pytestmark = pytest.mark.slow  # fuzzes the API of a trained model
+
 # A few hundred examples per operation keep the run near a minute; a long run raises it.
 EXAMPLES = int(os.environ.get("RELATA_FUZZ_EXAMPLES", "200"))
 SEED = 20261129

@@ -14,6 +14,8 @@ from relata.training.neighbours import pair_signals, rank_block
 from relata.training.settings import TrainSettings
 from tests.conftest import cli, train_cli
 
+pytestmark = pytest.mark.slow  # every test uses a trained model (see SLOW_FIXTURES)
+
 DEMO = Path(__file__).resolve().parent.parent / "data" / "articles.jsonl"
 
 

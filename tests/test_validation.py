@@ -12,6 +12,8 @@ from flask.testing import FlaskClient
 from tests.conftest import make_app, make_token
 from tests.test_overrides import SOURCE, Editor
 
+pytestmark = pytest.mark.slow  # every test uses a trained model (see SLOW_FIXTURES)
+
 TARGET = "tennis-open-final"
 PIN = {"kind": "pin", "target": TARGET, "position": 5, "reason": "editor's pick"}
 

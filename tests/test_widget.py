@@ -20,6 +20,8 @@ from tests.conftest import ROOT, make_token
 from tests.corpus import HOSTILE_ARTICLE
 from tests.serving import free_port, get_json, ingest, served, wait_until
 
+pytestmark = pytest.mark.slow  # serves and drives a browser
+
 # Collects the page's own errors and the widget's events, before the widget loads.
 WATCH = """<script>
   window.pageErrors = []; window.relataEvents = [];

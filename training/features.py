@@ -6,12 +6,19 @@ product. `tags(a, b)` adds, for each tag two articles share, what that tag is wo
 `relata.training.calibrate`), averaged over their tags so an article with many tags cannot
 outscore text. Category and recency are pairwise, not vector, signals: they are applied
 to the candidates (see `relata.training.neighbours`).
+
+Small archives relax three cut-offs, because on a few dozen articles the settings would
+drop most of the vocabulary (a term in 2 of 12 articles is not rare): `min_df` and
+`min_tag_count` fall to a tenth of the article count (at least 1), and `max_df` rises to
+1.0 below 20 articles. Each relaxed value is logged as a warning naming the setting, and
+kept on the fitted vectoriser as `min_df_`, `max_df_` and `min_tag_count_`.
 """
 
 from __future__ import annotations
 
+import logging
 from numbers import Integral
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -27,6 +34,24 @@ from relata.training.ngrams import ARTICLES, Vocabulary, count_matrix, fit_vocab
 from relata.training.records import TEXT_FIELDS
 from relata.training.settings import AUTO, TrainSettings
 from relata.training.tokens import Tokens, analyse
+
+log = logging.getLogger(__name__)
+
+# Fewer articles than this and `max_df` does not apply (see the module docstring).
+MAX_DF_MIN_ARTICLES = 20
+
+
+Cutoff = TypeVar("Cutoff", int, float)
+
+
+def _effective_cutoff(setting: str, asked: Cutoff, used: Cutoff, n_docs: int) -> Cutoff:
+    """`used`, with a warning naming `setting` when it differs from the `asked` value, so a
+    small archive's relaxed cut-off is never silent."""
+    if used != asked:
+        log.warning(
+            "%s=%s relaxed to %s: the archive has only %d articles", setting, asked, used, n_docs
+        )
+    return used
 
 
 def tag_analyzer(tags: list[str]) -> list[str]:
@@ -49,6 +74,9 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
 
     Each article is analysed in its `language` (declared, else detected; `language` is
     the fallback). Fields or tags with no usable vocabulary simply contribute nothing.
+
+    On small archives `min_df`, `max_df` and `min_tag_count` are relaxed (see the module
+    docstring); `min_df_`, `max_df_` and `min_tag_count_` hold the values used.
     """
 
     def __init__(
@@ -80,17 +108,13 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
         vectorizer = TfidfVectorizer(
             analyzer=Analyzer(self.ngram_max),
             sublinear_tf=True,
-            min_df=self._min_df(n_docs),
-            max_df=self.max_df if n_docs >= 20 else 1.0,
+            min_df=self.min_df_,
+            max_df=self.max_df_,
             dtype=np.float32,
             vocabulary=vocabulary.terms,
         )
         vectorizer.idf_ = smooth_idf(vocabulary.df, n_docs)
         return vectorizer
-
-    def _min_df(self, n_docs: int) -> int:
-        # A df cut-off above 1 document only makes sense once there are enough documents.
-        return min(self.min_df, max(1, n_docs // 10))
 
     def _weights(self) -> dict[str, float]:
         defaults = TrainSettings()  # one table of defaults: the training settings'
@@ -129,12 +153,11 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
         # its n-grams counted as numbers (`training.ngrams`): a million articles' terms,
         # spelled out before pruning, do not fit in memory.
         tokens = self.analyse(articles) if tokens is None else tokens
-        max_df = self.max_df if n_docs >= 20 else 1.0
-        max_count = max_df if isinstance(max_df, Integral) else max_df * n_docs
-        min_df = self._min_df(n_docs)
+        self._relax_cutoffs(n_docs)
+        max_count = self.max_df_ if isinstance(self.max_df_, Integral) else self.max_df_ * n_docs
         self.codes_ = (
-            fit_vocabulary(tokens, self.ngram_max, min_df, max_count)
-            if max_count >= min_df
+            fit_vocabulary(tokens, self.ngram_max, self.min_df_, max_count)
+            if max_count >= self.min_df_
             else None
         )  # none when the cut-offs leave nothing, as scikit-learn refuses to fit then
         self.stems_ = tokens.stems
@@ -146,7 +169,7 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
             text = self._text_block(tokens)
         self.tag_vectorizer_: CountVectorizer | None = CountVectorizer(
             analyzer=tag_analyzer,
-            min_df=min(self.min_tag_count, max(1, n_docs // 10)),
+            min_df=self.min_tag_count_,
             binary=True,
             dtype=np.float32,
         )
@@ -164,6 +187,16 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
             self.tag_worth_ = float(self.tag_weight) * idf / max(largest, 1e-12)
         self.tag_scale_ = 1.0  # set by calibration when the weight is auto
         return text, members
+
+    def _relax_cutoffs(self, n_docs: int) -> None:
+        """The cut-offs used on `n_docs` articles (see the module docstring)."""
+        floor = max(1, n_docs // 10)
+        max_df = 1.0 if n_docs < MAX_DF_MIN_ARTICLES else self.max_df
+        self.min_df_ = _effective_cutoff("min_df", self.min_df, min(self.min_df, floor), n_docs)
+        self.max_df_ = _effective_cutoff("max_df", self.max_df, max_df, n_docs)
+        self.min_tag_count_ = _effective_cutoff(
+            "min_tag_count", self.min_tag_count, min(self.min_tag_count, floor), n_docs
+        )
 
     def _text_block(self, tokens: Tokens) -> sp.csr_matrix:
         """Unit text vectors of analysed articles, a chunk of articles at a time (so only
