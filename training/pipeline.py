@@ -222,6 +222,11 @@ def manifest_for(
         "parameters": features.settings.as_dict(),
         "libraries": library_versions(LIBRARIES),
         "vocabulary": features.vectorizer.vocabulary_size(),
+        # What the cut-offs were on this archive (tiny archives relax them; see features).
+        "cutoffs_used": {
+            name: getattr(features.vectorizer, f"{name}_", None)
+            for name in ("min_df", "max_df", "min_tag_count")
+        },
         "languages": articles["language"].value_counts().to_dict(),
         "evaluation": figures,
         "calibration": features.calibration,
