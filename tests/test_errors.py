@@ -6,6 +6,7 @@ from pathlib import Path
 
 from flask.testing import FlaskClient
 
+from relata.service import background
 from relata.service.app import create_app
 
 FAILURES = [
@@ -52,8 +53,13 @@ def test_failing_routes_share_one_error_shape(client: FlaskClient) -> None:
 
 
 def test_without_a_model_the_api_answers_503_no_model(tmp_path: Path) -> None:
-    client = create_app({"models_dir": str(tmp_path / "empty")}).test_client()
-    for url in ("/v1/related/anything", "/readyz"):
-        _check(client.get(url), 503, "no_model")
-    _check(client.post("/v1/related:batch", json={"slugs": ["a"]}), 503, "no_model")
-    assert client.get("/healthz").status_code == 200
+    app = create_app({"models_dir": str(tmp_path / "empty")})
+    client = app.test_client()
+    try:
+        for url in ("/v1/related/anything", "/readyz"):
+            _check(client.get(url), 503, "no_model")
+        _check(client.post("/v1/related:batch", json={"slugs": ["a"]}), 503, "no_model")
+        assert client.get("/healthz").status_code == 200
+    finally:
+        # Its refreshers would otherwise go on logging into later tests' captured logs.
+        background.stop(app)
