@@ -116,7 +116,7 @@ def _shown(model: LoadedModel, slug: str) -> list[str]:
 
 
 def _date(model: LoadedModel, slug: str) -> str:
-    return (model.cards[model.rows[slug]].get("published_at") or "undated")[:10]
+    return model.published[model.rows[slug]][:10] or "undated"  # the stored column: no card decoded
 
 
 def kept(before: list[str], after: list[str]) -> str:
