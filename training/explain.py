@@ -10,9 +10,10 @@ from dataclasses import dataclass
 import numpy as np
 import orjson
 import scipy.sparse as sp
-from joblib import Parallel, delayed
+from joblib import delayed
 
 from relata.artifact.packed import Packed, pack
+from relata.training import distributed
 from relata.training.neighbours import PairSignals, decay, shared_category
 from relata.training.settings import TrainSettings
 
@@ -136,7 +137,7 @@ def render_table(
     packed = pack(map(orjson.dumps, names))
     n, width = why.features.shape[:2]
     blocks = [(start, min(n, start + ROWS)) for start in range(0, n, ROWS)]
-    parallel = Parallel(n_jobs=n_jobs if len(blocks) > 1 else 1, return_as="generator")
+    parallel = distributed.parallel(n_jobs if len(blocks) > 1 else 1, return_as="generator")
     for rendered in parallel(
         delayed(_render_rows)(
             why.features[a:b], why.signals[a:b], index[a:b, :width] >= 0, packed
