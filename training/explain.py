@@ -8,11 +8,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
-import orjson
 import scipy.sparse as sp
 from joblib import delayed
 
-from relata.artifact.packed import pack
 from relata.training import distributed
 from relata.training.neighbours import PairSignals, decay, shared_category
 from relata.training.settings import TrainSettings
@@ -94,19 +92,19 @@ ROWS = 8192  # rows rendered per task
 
 
 def render_table(
-    why: WhyTable, index: np.ndarray, names: list[str], n_jobs: int = 1
+    why: WhyTable, index: np.ndarray, names: tuple[np.ndarray, np.ndarray], n_jobs: int = 1
 ) -> Iterator[bytes]:
     """Every entry's `why` as JSON, row by row (N × positions); empty where no neighbour.
-    Blocks of rows render in `n_jobs` processes, which share the names as one packed
-    table (a memory map) rather than a copy of a list of millions of strings each, and
-    import only `relata.training.why_json`."""
-    packed = pack(map(orjson.dumps, names))
+    `names`: the JSON-encoded feature names, packed (`relata.artifact.packed.pack`).
+    Blocks of rows render in `n_jobs` processes, which share that table (a memory map)
+    rather than a copy of a list of millions of strings each, and import only
+    `relata.training.why_json`."""
     n, width = why.features.shape[:2]
     blocks = [(start, min(n, start + ROWS)) for start in range(0, n, ROWS)]
     parallel = distributed.parallel(n_jobs if len(blocks) > 1 else 1, return_as="generator")
     for rendered in parallel(
         delayed(render_rows)(
-            why.features[a:b], why.signals[a:b], index[a:b, :width] >= 0, packed
+            why.features[a:b], why.signals[a:b], index[a:b, :width] >= 0, names
         )
         for a, b in blocks
     ):
