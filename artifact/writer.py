@@ -71,13 +71,14 @@ def write_model(
     score: np.ndarray,
     cards: list[dict[str, Any]],
     features: sp.spmatrix,
-    feature_names: list[str],
+    feature_names: Iterable[bytes],
     why: Iterable[bytes],
     fallbacks: dict[str, Any],
     manifest: dict[str, Any],
 ) -> LoadedModel:
     """Write a complete, verified version folder beside the live ones, unpublished;
-    `write_vectorizer(folder)` writes the vectoriser's files (see `layout.MODEL_FILES`).
+    `write_vectorizer(folder)` writes the vectoriser's files (see `layout.MODEL_FILES`);
+    `feature_names` are JSON-encoded, as the model stores them.
     Returns the version as loaded (verified once, here) from its final folder."""
     import scipy.sparse as sp
 
@@ -99,7 +100,7 @@ def write_model(
         np.save(tmp / SLUG_KEYS_FILE, keys)
         np.save(tmp / SLUG_ROWS_FILE, rows)
         sp.save_npz(tmp / FEATURES_FILE, features.tocsr(), compressed=False)
-        write_packed(tmp, NAMES, map(orjson.dumps, feature_names))
+        write_packed(tmp, NAMES, feature_names)
         write_packed(tmp, WHY, why)
         _write_json(tmp / FALLBACKS_FILE, fallbacks)
         files = {name: sha256_file(tmp / name) for name in MODEL_FILES}

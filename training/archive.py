@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from relata.training.records import validate_record
 
@@ -120,6 +121,14 @@ def file_sha256(paths: Sequence[Path]) -> str:
     return digest.hexdigest()
 
 
+def release_text_memory() -> None:
+    """Give the pages of freed text back to the system. pandas keeps text columns in
+    Arrow buffers, and Arrow's allocator (mimalloc) keeps freed pages for its own later
+    use, which training hardly makes: 230 MB after building the table of a realistic 50k
+    archive (the conversion's buffers), 320 MB after dropping the bodies of a 100k one."""
+    pa.default_memory_pool().release_unused()
+
+
 def load_archive(
     paths: Sequence[Path | str],
     max_bad_share: float,
@@ -173,4 +182,5 @@ def load_archive(
     if not articles:
         raise ArchiveError("no usable articles in the archive")
     frame = pd.DataFrame(articles)
+    release_text_memory()
     return Archive(frame, rows_read, errors, not_published, file_sha256(paths))

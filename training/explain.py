@@ -4,17 +4,17 @@ only splices the stored bytes in."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
-import orjson
 import scipy.sparse as sp
-from joblib import Parallel, delayed
+from joblib import delayed
 
-from relata.artifact.packed import Packed, pack
+from relata.training import distributed
 from relata.training.neighbours import PairSignals, decay, shared_category
 from relata.training.settings import TrainSettings
+from relata.training.why_json import SIGNALS, render_rows
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,6 @@ class WhyTable:
 
 SHARED_TERMS = 4  # shared text terms kept per pair, heaviest first
 SHARED_TAGS = 2  # shared tags kept per pair: named even when terms weigh more
-SIGNALS = ("text", "tags", "category", "recency")
 EXPLAIN_ROWS = 4096  # articles whose pairs are explained together
 
 
@@ -89,57 +88,23 @@ def _heaviest(shared: sp.csr_matrix, count: int) -> tuple[np.ndarray, ...]:
     return entry_row[order][keep], rank[keep], shared.indices[order][keep]
 
 
-def render_why(features: list[int], parts: list[float], names: Sequence[bytes]) -> bytes:
-    """A card's `why` as JSON: shared tags, top shared terms, and each signal's part.
-    `names` are the JSON-encoded feature names (`"field:name"`), spliced in as they are."""
-    tags: list[bytes] = []
-    terms: list[bytes] = []
-    for column in features:
-        if column < 0:
-            continue
-        kind, _, name = names[column][1:].partition(b":")
-        name = b'"' + name
-        if kind == b"tag":
-            tags.append(name)
-        elif name not in terms:
-            terms.append(name)
-    signals = orjson.dumps(
-        {key: round(value, 3) for key, value in zip(SIGNALS, parts, strict=True)}
-    )
-    return b'{"tags":[%s],"terms":[%s],"signals":%s}' % (b",".join(tags), b",".join(terms), signals)
-
-
 ROWS = 8192  # rows rendered per task
 
 
-def _render_rows(
-    features: np.ndarray, signals: np.ndarray, valid: np.ndarray, names: tuple[np.ndarray, ...]
-) -> list[bytes]:
-    """The `why` of every entry of a block of rows (empty where no neighbour); `names`:
-    the packed JSON-encoded feature names (blob and offsets)."""
-    table, rendered = Packed(*names), []
-    parts = signals.astype(np.float64).tolist()
-    for row_features, row_parts, row_valid in zip(
-        features.tolist(), parts, valid.tolist(), strict=True
-    ):
-        for f, p, ok in zip(row_features, row_parts, row_valid, strict=True):
-            rendered.append(render_why(f, p, table) if ok else b"")
-    return rendered
-
-
 def render_table(
-    why: WhyTable, index: np.ndarray, names: list[str], n_jobs: int = 1
+    why: WhyTable, index: np.ndarray, names: tuple[np.ndarray, np.ndarray], n_jobs: int = 1
 ) -> Iterator[bytes]:
     """Every entry's `why` as JSON, row by row (N × positions); empty where no neighbour.
-    Blocks of rows render in `n_jobs` processes, which share the names as one packed
-    table (a memory map) rather than a copy of a list of millions of strings each."""
-    packed = pack(map(orjson.dumps, names))
+    `names`: the JSON-encoded feature names, packed (`relata.artifact.packed.pack`).
+    Blocks of rows render in `n_jobs` processes, which share that table (a memory map)
+    rather than a copy of a list of millions of strings each, and import only
+    `relata.training.why_json`."""
     n, width = why.features.shape[:2]
     blocks = [(start, min(n, start + ROWS)) for start in range(0, n, ROWS)]
-    parallel = Parallel(n_jobs=n_jobs if len(blocks) > 1 else 1, return_as="generator")
+    parallel = distributed.parallel(n_jobs if len(blocks) > 1 else 1, return_as="generator")
     for rendered in parallel(
-        delayed(_render_rows)(
-            why.features[a:b], why.signals[a:b], index[a:b, :width] >= 0, packed
+        delayed(render_rows)(
+            why.features[a:b], why.signals[a:b], index[a:b, :width] >= 0, names
         )
         for a, b in blocks
     ):

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from joblib import Parallel, delayed, effective_n_jobs
+from joblib import delayed, effective_n_jobs
 from sparse_dot_topn import sp_matmul_topn
 
 from relata.training import distributed
@@ -325,7 +325,7 @@ def rank_neighbours(
     else:
         # Copy-on-write maps of the shared matrices: writeable, as sparse_dot_topn needs,
         # without a copy per worker.
-        parallel = Parallel(n_jobs=n_jobs, return_as="generator", mmap_mode="c")
+        parallel = distributed.parallel(n_jobs, return_as="generator", mmap_mode="c")
         ranked = parallel(
             delayed(rank_block)(matrix, np.arange(a, b), signals, settings, transposed=transposed)
             for a, b in blocks

@@ -157,6 +157,20 @@ def _ranked(score: np.ndarray, count: int) -> np.ndarray:
     return np.take_along_axis(best, np.argsort(-np.take_along_axis(score, best, 1), 1), 1)
 
 
+def _stored_lists(text: sp.csr_matrix, rows: np.ndarray, depth: int) -> np.ndarray:
+    """Each query's stored list by the sparse cosine: the `depth` best other rows of
+    `text` for each of `rows`, best first. A block of queries at a time: all of them
+    against the sample at once is a dense float and an int64 table of 3,000 × 20,000
+    (about 700 MB)."""
+    lists = np.empty((len(rows), depth), dtype=np.int64)
+    for start in range(0, len(rows), BLOCK):
+        block = rows[start : start + BLOCK]
+        base = (text[block] @ text.T).toarray()
+        base[np.arange(len(block)), block] = -np.inf
+        lists[start : start + BLOCK] = _ranked(base, depth)
+    return lists
+
+
 def calibrate(
     first: sp.csr_matrix, second: sp.csr_matrix, settings: TrainSettings, seed: int = 0
 ) -> Rescoring:
@@ -175,9 +189,7 @@ def calibrate(
         a, b = combos[0] if len(combos) == 1 else (0.0, 0.0)
         method = "given" if len(combos) == 1 else "too small"
         return Rescoring(a, b, {"method": method, "lsa_weight": a, "feedback_weight": b})
-    base = (first[rows] @ first.T).toarray()
-    base[np.arange(len(rows)), rows] = -np.inf
-    lists = _ranked(base, depth)  # each query's stored list by the sparse cosine
+    lists = _stored_lists(first, rows, depth)
     concept = concepts(first, seed)
     # The text score is linear in the LSA weight: each query expansion is scored once.
     dots = {b: pair_dots(expanded(first, rows, lists, b) if b else first[rows], first, lists)

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from itertools import chain
 
 import numpy as np
-from joblib import Parallel, delayed
+from joblib import delayed
 
+from relata.training import distributed
 from relata.training.language import TOKEN, stemmer, stop_words
 
 CHUNK = 5000  # articles analysed per task: big enough to pay for a task, small for memory
@@ -139,7 +140,7 @@ def analyse(
         delayed(_analyse_chunk)([list(texts[a:b]) for texts in fields.values()], languages[a:b])
         for a, b in bounds
     )
-    parts = Parallel(n_jobs=n_jobs if len(bounds) > 1 else 1)(tasks)
+    parts = distributed.parallel(n_jobs if len(bounds) > 1 else 1)(tasks)
     stem_ids: dict[str, int] = {}
     per_field: list[list[np.ndarray]] = [[] for _ in fields]
     lengths = []
