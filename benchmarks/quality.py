@@ -142,6 +142,19 @@ def noisy_tags(records: list[dict], seed: int = 0, places: int = 300) -> list[di
     return tagged
 
 
+def bundled(name: str) -> tuple[list[dict], bool, sp.csr_matrix, sp.csr_matrix]:
+    """A bundled archive's records, whether it is tagged, its held-out labels (one column
+    per label) and its unit TF-IDF vectors (what the near-duplicate figure compares)."""
+    with ARCHIVES[name].open(encoding="utf-8") as lines:
+        records = [json.loads(line) for line in lines]
+    tagged = any(r["tags"] for r in records)
+    held_out = [r["tags"] if tagged else [r["category"]] for r in records]
+    labels = MultiLabelBinarizer(sparse_output=True).fit_transform(held_out).tocsr()
+    text = normalize(TfidfVectorizer().fit_transform(
+        [f"{r['title']} {r['summary']} {r['body']}" for r in records]))  # fmt: skip
+    return records, tagged, labels.astype(np.float64), text
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--archives", default="huffpost,arxiv", help="Which bundled archives.")
@@ -151,14 +164,7 @@ def main() -> None:
     )  # fmt: skip
     options = parser.parse_args()
     for name in options.archives.split(","):
-        with ARCHIVES[name].open(encoding="utf-8") as lines:
-            records = [json.loads(line) for line in lines]
-        tagged = any(r["tags"] for r in records)
-        held_out = [r["tags"] if tagged else [r["category"]] for r in records]
-        labels = MultiLabelBinarizer(sparse_output=True).fit_transform(held_out).tocsr()
-        labels = labels.astype(np.float64)
-        text = normalize(TfidfVectorizer().fit_transform(
-            [f"{r['title']} {r['summary']} {r['body']}" for r in records]))  # fmt: skip
+        records, tagged, labels, text = bundled(name)
         training = leak_free(records, tagged)
         rows = {"naive": naive_top(records), "relata": relata_top(training, TrainSettings())}
         if not tagged:

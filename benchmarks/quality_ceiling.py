@@ -27,15 +27,13 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import cross_val_predict
-from sklearn.preprocessing import MultiLabelBinarizer, normalize
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.quality import ARCHIVES, TOP, figures, leak_free, naive_top
+from benchmarks.quality import TOP, bundled, figures, leak_free, naive_top
 from relata.training.pipeline import Features, Source, fit_features, load_articles
 from relata.training.rescore import concepts
 from relata.training.settings import TrainSettings
@@ -93,14 +91,7 @@ def main() -> None:
     parser.add_argument("--archives", default="huffpost,arxiv", help="Which bundled archives.")
     options = parser.parse_args()
     for name in options.archives.split(","):
-        with ARCHIVES[name].open(encoding="utf-8") as lines:
-            records = [json.loads(line) for line in lines]
-        tagged = any(r["tags"] for r in records)
-        held_out = [r["tags"] if tagged else [r["category"]] for r in records]
-        labels = MultiLabelBinarizer(sparse_output=True).fit_transform(held_out)
-        labels = sp.csr_matrix(labels, dtype=np.float64)
-        naive_text = normalize(TfidfVectorizer().fit_transform(
-            [f"{r['title']} {r['summary']} {r['body']}" for r in records]))  # fmt: skip
+        records, tagged, labels, naive_text = bundled(name)
         features = features_of(leak_free(records, tagged))
         text = text_scores(features)
         naive = figures(naive_top(records), labels, naive_text)
