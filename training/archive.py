@@ -138,9 +138,10 @@ def release_text_memory() -> None:
     Arrow buffers, and Arrow's allocator (mimalloc) keeps freed pages for its own later
     use, which training hardly makes: 230 MB after building the table of a realistic 50k
     archive (the conversion's buffers), 320 MB after dropping the bodies of a 100k one.
-    The parsed records' strings are C-heap blocks that glibc keeps once freed, and the
-    big arrays of the later steps never reuse them (they are mapped separately): 305 MB
-    at 100k articles."""
+    The parsed records' strings are C-heap blocks that glibc keeps once freed: handed
+    back, 305 MB at 100k articles and 3 GB at 1M leave the process between steps (the
+    next step's own allocations would reuse them, so this lowers what a run holds, not
+    its peak)."""
     pa.default_memory_pool().release_unused()
     trim = _malloc_trim()
     if trim is not None:
