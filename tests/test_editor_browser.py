@@ -106,14 +106,24 @@ class EditorPage:
     def card(self, slug: str) -> WebElement:
         return self.find(f'#cards .card[data-slug="{slug}"]')
 
+    def text(self, selector: str) -> str:
+        """The rendered text of `selector` ("" while it is not there), read in one script
+        call: an element handle can go stale between finding and reading it when the page
+        reloads, and Chromium then reports a generic error ("Node with given id does not
+        belong to the document"), not a stale element."""
+        return self.driver.execute_script(
+            "const e = document.querySelector(arguments[0]); return e ? e.innerText : ''",
+            selector,
+        )
+
     def saved(self) -> None:
         """Wait for the reload that follows a change the API accepted."""
-        self.wait.until(lambda driver: "Saved" in self.find("#status").text)
+        self.wait.until(lambda driver: "Saved" in self.text("#status"))
 
     def alert(self, selector: str) -> str:
         """The text of the alert `selector` once it has one."""
-        self.wait.until(lambda driver: self.find(selector).text.strip())
-        return self.find(selector).text
+        self.wait.until(lambda driver: self.text(selector).strip())
+        return self.text(selector)
 
     def change(self, slug: str, action: str, reason: str, expiry: str | None = None) -> None:
         """Open a card's change form, fill it in and apply it."""
