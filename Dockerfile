@@ -9,7 +9,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     RELATA_MODELS_DIR=/models \
-    PROMETHEUS_MULTIPROC_DIR=/tmp/relata-metrics
+    PROMETHEUS_MULTIPROC_DIR=/tmp/relata-metrics \
+    NUMBA_CACHE_DIR=/tmp/numba-cache
 
 WORKDIR /app
 COPY pyproject.toml README.md ./

@@ -7,7 +7,8 @@ the naive recipe.
 Each case runs in its own process; peak memory is the largest RSS of that process and
 all its children (joblib workers) together, sampled every 50 ms. Recall is recall@10 of
 the pruned neighbour search against the exact search, on the sample training measures
-(`recall_sample` articles; archives under `exact_below` are searched exactly: "exact").
+(`recall_sample` articles; "exact" where no term is in more than `search_common_df`
+articles, so none was left out of the search).
 """
 
 from __future__ import annotations

@@ -9,7 +9,8 @@ import scipy.sparse as sp
 from sklearn.preprocessing import normalize
 
 from relata.training.hygiene import cap_hubs, diversify
-from relata.training.neighbours import pair_signals, rank_block, rank_neighbours
+from relata.training.neighbours import pair_signals, rank_block, rank_neighbours, search_index
+from relata.training.pair_products import pair_dots
 from relata.training.settings import TrainSettings
 
 
@@ -48,10 +49,16 @@ VECTORS = normalize(np.array([
         (["2024-01-01"] * 4 + ["2024-02-01", "2024-01-01"], [1, 2, 4, 3]),  # 4 newer
     ],
 )
-def test_neighbours_rank_by_score_then_newer_then_slug(dates: list[str], expected: list) -> None:
+# 2: term 0 (in five articles) is left out of the candidate search, and row 0 has no
+# other term: its list comes from the common terms' own search, exactly as the full one.
+@pytest.mark.parametrize("common_df", [3000, 2])
+def test_neighbours_rank_by_score_then_newer_then_slug(
+    dates: list[str], expected: list, common_df: int
+) -> None:
     matrix = sp.csr_matrix(VECTORS)
     signals = pair_signals(_articles(6, published_at=dates))
-    table = rank_neighbours(matrix, signals, _settings(neighbours=6, candidates=6, search_pool=6))
+    chosen = _settings(neighbours=6, candidates=6, search_pool=6, search_common_df=common_df)
+    table = rank_neighbours(matrix, signals, chosen)
     row = table.index[0]
     assert row[: len(expected)].tolist() == expected
     # Article 5 shares no term with 0: never a candidate; fewer than K found: padded.
@@ -62,30 +69,42 @@ def test_neighbours_rank_by_score_then_newer_then_slug(dates: list[str], expecte
 
 
 def test_pruned_search_finds_what_the_exact_search_finds() -> None:
+    # 400 articles in 20 subjects: five of their subject's 15 words each, weighing most,
+    # and six of 30 common words (each in ~80 articles), which the search leaves out of
+    # its candidate search and adds to each candidate's score.
     rng = np.random.default_rng(7)
-    # 400 articles over 300 terms, a few terms each: the pruned search keeps only each
-    # query's heaviest terms, then re-scores a pool exactly.
-    matrix = sp.random(400, 300, density=0.03, random_state=rng, format="csr")
-    matrix = normalize(matrix + sp.eye(400, 300, format="csr") * 0.1).tocsr()
+    entries = [
+        (article, term, weight)
+        for article in range(400)
+        for term, weight in zip(
+            [*30 + 15 * (article % 20) + rng.choice(15, 5, replace=False),
+             *rng.choice(30, 6, replace=False)],
+            [*rng.uniform(1, 2, 5), *rng.uniform(0.2, 0.5, 6)],
+            strict=True,
+        )
+    ]  # fmt: skip
+    rows, terms, weights = zip(*entries, strict=True)
+    matrix = normalize(sp.csr_matrix((weights, (rows, terms)), shape=(400, 330))).tocsr()
     signals = pair_signals(_articles(400))
-    pruned = _settings(neighbours=10, candidates=20, search_pool=60, exact_below=1, query_mass=0.8)
-    rows = np.arange(400)
-    found, _ = rank_block(matrix, rows, signals, pruned)
-    truth, _ = rank_block(matrix, rows, signals, pruned, exact=True)
+    pruned = _settings(neighbours=10, candidates=20, search_pool=60, search_common_df=50)
+    assert search_index(matrix, 50).common.shape[1] == 30  # the common words, left out
+    found, scores = rank_block(matrix, np.arange(400), signals, pruned)
+    truth, exact = rank_block(matrix, np.arange(400), signals, pruned, exact=True)
     hits = sum(len(np.intersect1d(t[t >= 0], f)) for t, f in zip(truth, found, strict=True))
-    assert hits / (truth >= 0).sum() >= 0.95
-    assert not np.array_equal(found, np.full_like(found, -1))
+    assert hits / (truth >= 0).sum() >= 0.99
+    # Scores are exact, common words included, wherever the same neighbour was found.
+    same = found == truth
+    assert np.array_equal(scores[same], exact[same]) and same.mean() > 0.9
 
 
-@pytest.mark.slow  # starts worker processes
-@pytest.mark.parametrize("query_mass", [1.0, 0.8])
-def test_worker_processes_find_the_table_one_process_finds(query_mass: float) -> None:
-    # Blocks go to joblib's worker processes, which get arrays over 1 MB (these) as maps.
+@pytest.mark.parametrize("common_df", [3000, 300])
+def test_threads_find_the_table_one_thread_finds(common_df: int) -> None:
+    # 300: about half the terms (each in ~300 articles) are left out of the candidate search.
     rng = np.random.default_rng(3)
     matrix = normalize(sp.random(3000, 1000, density=0.1, random_state=rng, format="csr")).tocsr()
     signals = pair_signals(_articles(3000))
-    common = {"neighbours": 10, "candidates": 20, "search_pool": 60, "exact_below": 1,
-              "query_mass": query_mass, "chunk_size": 1000, "parallel_min_articles": 0}  # fmt: skip
+    common = {"neighbours": 10, "candidates": 20, "search_pool": 60, "search_common_df": common_df,
+              "chunk_size": 1000, "parallel_min_articles": 0}  # fmt: skip
     alone = rank_neighbours(matrix, signals, _settings(**common))
     workers = rank_neighbours(matrix, signals, _settings(**common, n_jobs=2))
     assert np.array_equal(alone.index, workers.index)
@@ -137,3 +156,22 @@ def test_diversify_moves_a_near_copy_of_an_earlier_pick_down(
     diversify(text, index, score, balance, depth=3)
     assert index[0].tolist() == expected
     assert sorted(score[0].tolist(), reverse=True) == score[0].tolist() or balance < 1
+
+
+def test_pair_products_are_the_dot_products_of_the_given_pairs() -> None:
+    rng = np.random.default_rng(5)
+    matrix = normalize(sp.random(300, 80, density=0.1, random_state=rng, format="csr"))
+    dense = matrix.toarray()
+    rows = np.array([4, 17, 250])
+    cols = rng.integers(-1, 300, size=(3, 40))  # -1: no pair, scores 0
+    plain = pair_dots(matrix, rows, cols, threads=2)
+    expected = np.where(cols >= 0, np.einsum("ij,ikj->ik", dense[rows], dense[cols]), 0)
+    np.testing.assert_allclose(plain, expected, atol=1e-12)
+    # A query that is a weighted sum of rows (one missing: -1), unit-normalised.
+    queries = np.array([[4, 9, -1], [17, 17, 3], [250, -1, -1]])
+    weights = np.array([[1.0, 0.5, 0.5], [1.0, 0.2, 0.2], [1.0, 0.3, 0.3]])
+    summed = np.einsum("ij,ijk->ik", np.where(queries >= 0, weights, 0), dense[queries])
+    summed /= np.linalg.norm(summed, axis=1, keepdims=True)
+    expanded = pair_dots(matrix, queries, cols, weights=weights, normalise=True)
+    expected = np.where(cols >= 0, np.einsum("ij,ikj->ik", summed, dense[cols]), 0)
+    np.testing.assert_allclose(expanded, expected, atol=1e-12)

@@ -21,8 +21,9 @@ DEMO = Path(__file__).resolve().parent.parent / "data" / "articles.jsonl"
 
 @pytest.mark.slow
 def test_pruned_search_finds_the_exact_top_ten(tmp_path: Path) -> None:
-    # Pruning normally starts at 200,000 articles; force it on the 10,000-article demo.
-    train_cli([DEMO], tmp_path, "--set", "exact_below=0")
+    # No term of the 10,000-article demo is in more than 3,000 articles (max_df 0.3): leave
+    # the terms in more than 600 out of the candidate search.
+    train_cli([DEMO], tmp_path, "--set", "search_common_df=600")
     folder = tmp_path / registry.current_version(tmp_path)
     manifest = artifact.read_manifest(folder)
     recorded = manifest["evaluation"]["search_recall_at_10"]
@@ -49,7 +50,7 @@ def test_pruned_search_finds_the_exact_top_ten(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_small_archives_are_searched_exactly(tmp_path: Path, archive: Path) -> None:
     train_cli([archive], tmp_path / "default")
-    train_cli([archive], tmp_path / "exact", "--set", "query_mass=1")
+    train_cli([archive], tmp_path / "exact", "--set", "search_common_df=1000000")
     default, exact = (
         artifact.load_model(m / registry.current_version(m))
         for m in (tmp_path / "default", tmp_path / "exact")

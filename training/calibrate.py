@@ -25,7 +25,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from relata.training.neighbours import decay
-from relata.training.rescore import pair_dots
+from relata.training.pair_products import pair_dots
 from relata.training.settings import AUTO
 
 if TYPE_CHECKING:
@@ -183,8 +183,8 @@ def blend(
         strongest = max(grids["tags"]) * tag + max(grids["category"]) * category
         cols = _candidates(block, first, settings.text_weight, strongest, pool)
         own = np.arange(len(block))[:, None]
-        text_a = settings.text_weight * pair_dots(first[block], first, cols)  # as training will
-        text_b = pair_dots(second[block], second, cols)  # the yardstick: held-out text alone
+        text_a = settings.text_weight * pair_dots(first, block, cols)  # as training will
+        text_b = pair_dots(second, block, cols)  # the yardstick: held-out text alone
         tag_c = np.take_along_axis(tag, cols, 1) if tags is not None else 0.0
         category_c = np.take_along_axis(category, cols, 1)
         gap = np.abs(days[block][:, None] - days[cols])

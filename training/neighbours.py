@@ -2,17 +2,16 @@
 
 Each block of rows is multiplied by the whole matrix (sparse × sparse, so only pairs that
 share a term or tag are ever touched) with sparse_dot_topn, which keeps each row's best
-scores as it multiplies instead of the whole product. Long posting lists make that work
-grow with the square of the archive, so on big archives (from `exact_below` articles)
-each query row keeps only its heaviest terms (the smallest set holding `query_mass` of
-its squared weight; rare, telling terms weigh most): that product picks a pool of
-`search_pool` likely neighbours per row, whose exact content scores are then computed
-from the full rows. The best `candidates` by exact score are re-scored with the pairwise
-signals (category, recency) and cut to the stored K. `search_recall` measures what the
-pruning loses against the exact search on a sample. Blocks are independent: the exact
-search runs them one after another in this process, each product on sparse_dot_topn's own
-threads; pruned blocks, and every block on a Dask cluster, are joblib tasks in parallel
-processes.
+scores as it multiplies instead of the whole product. The work of that product is the
+sum over terms of (articles using it)², so common words, with their long posting lists,
+make it grow with the square of the archive while adding little to any score. Terms found
+in more than `search_common_df` articles are therefore left out of it: it picks a pool of
+`search_pool` candidates by the other terms, and each candidate's score then gets the
+common terms' part exactly (a small block, products of given pairs). Pruning can drop a
+neighbour but never mis-score one; `search_recall` measures what it drops against the
+exact search on a sample. The best `candidates` by content are re-scored with the pairwise
+signals (category, recency) and cut to the stored K. Blocks run one after another in this
+process, the products on their own threads; on a Dask cluster they are tasks.
 """
 
 from __future__ import annotations
@@ -28,13 +27,12 @@ from joblib import delayed, effective_n_jobs
 from sparse_dot_topn import sp_matmul_topn
 
 from relata.training import distributed
+from relata.training.pair_products import pair_dots
 from relata.training.settings import TrainSettings
 
 # Scores are rounded before ranking so that equal scores are equal to the bit on every
 # machine and block size, and ties fall to the documented order (newer first, then slug).
 SCORE_DECIMALS = 6
-EXACT_ROWS = 64  # query rows re-scored together (see `_exact`)
-COARSE = 4  # partial-content candidates per pool place, narrowed by estimated score
 CROSS_LANGUAGE = 0.5  # an article in another language is kept, ranked lower
 
 
@@ -129,19 +127,41 @@ def rescore(
     return np.round(score, SCORE_DECIMALS)
 
 
-def heaviest_terms(block: sp.csr_matrix, mass: float) -> sp.csr_matrix:
-    """Each row cut to its heaviest entries that together hold `mass` of its squared norm."""
-    counts = np.diff(block.indptr)
-    rows = np.repeat(np.arange(block.shape[0]), counts)
-    order = np.lexsort((-block.data, rows))  # within each row, heaviest first
-    squares = block.data[order].astype(np.float64) ** 2
-    running = np.cumsum(squares)
-    # Squared weight of the row's entries before each one, in that order.
-    row_start = np.concatenate(([0.0], running))[block.indptr[:-1]]
-    before = running - squares - np.repeat(row_start, counts)
-    totals = np.repeat(np.concatenate(([0.0], running))[block.indptr[1:]] - row_start, counts)
-    keep = np.sort(order[before < mass * totals])
-    return sp.csr_matrix((block.data[keep], (rows[keep], block.indices[keep])), shape=block.shape)
+@dataclass(frozen=True)
+class SearchIndex:
+    """What the neighbour search reads, made once per run: the transposed matrix without
+    its common terms' entries (the candidate search's posting lists), and the common terms'
+    block, renumbered, whose products are added to each candidate's score."""
+
+    rare_t: sp.csr_matrix  # features × articles, the common terms' rows empty
+    common: sp.csr_matrix  # articles × common terms
+    common_t: sp.csr_matrix
+
+    @property
+    def exact(self) -> bool:
+        """True when no term was left out: the candidate search is the exact search."""
+        return self.common.shape[1] == 0
+
+
+def search_index(matrix: sp.csr_matrix, common_df: float) -> SearchIndex:
+    """The search index of `matrix`, leaving out of the candidate search the terms found in
+    more than `common_df` articles."""
+    df = np.bincount(matrix.indices, minlength=matrix.shape[1])
+    common = np.flatnonzero(df > common_df)
+    is_common = np.zeros(matrix.shape[1], dtype=bool)
+    is_common[common] = True
+    owners = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+
+    def part(keep: np.ndarray, indices: np.ndarray, width: int) -> sp.csr_matrix:
+        counts = np.bincount(owners[keep], minlength=matrix.shape[0])
+        indptr = np.concatenate(([0], np.cumsum(counts)))
+        return sp.csr_matrix((matrix.data[keep], indices[keep], indptr), (matrix.shape[0], width))
+
+    mask = is_common[matrix.indices]
+    renumbered = np.searchsorted(common, matrix.indices)
+    rare = part(~mask, matrix.indices, matrix.shape[1]) if len(common) else matrix
+    block = part(mask, renumbered, len(common))
+    return SearchIndex(rare.T.tocsr(), block, block.T.tocsr())
 
 
 def _pool(products: sp.csr_matrix, width: int, order: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -160,34 +180,6 @@ def _pool(products: sp.csr_matrix, width: int, order: np.ndarray) -> tuple[np.nd
     return cols, vals
 
 
-def _exact(
-    block: sp.csr_matrix, matrix: sp.csr_matrix, cols: np.ndarray, local: np.ndarray
-) -> np.ndarray:
-    """Exact dot products of each row of `block` with the rows `cols` of `matrix` (padded
-    with -1, which score -inf). `local` is a scratch array, one slot per feature, all -1."""
-    # The block's rows, dense over just the terms they use: a lookup table small enough to
-    # stay in cache (hence the caller's small blocks).
-    terms = np.unique(block.indices)
-    local[terms] = np.arange(len(terms))
-    width = len(terms) + 1  # the last column: "not a query term"
-    dense = np.zeros(block.shape[0] * width)
-    owners = np.repeat(np.arange(block.shape[0]), np.diff(block.indptr))
-    dense[owners * width + local[block.indices]] = block.data
-    pair_row, pair_col = np.nonzero(cols >= 0)
-    docs = cols[pair_row, pair_col]
-    starts, lengths = matrix.indptr[docs], np.diff(matrix.indptr)[docs]
-    # Every stored entry of every pool document, pair by pair.
-    pair_of = np.repeat(np.arange(len(docs)), lengths)
-    positions = np.arange(lengths.sum()) + np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
-    column = local[matrix.indices[positions]]
-    column[column < 0] = width - 1
-    products = dense[np.repeat(pair_row * width, lengths) + column] * matrix.data[positions]
-    local[terms] = -1
-    exact = np.full(cols.shape, -np.inf)
-    exact[pair_row, pair_col] = np.bincount(pair_of, weights=products, minlength=len(docs))
-    return exact
-
-
 def _ranked(keys: np.ndarray, cols: np.ndarray, order: np.ndarray, count: int) -> np.ndarray:
     """Per row, positions of the `count` highest keys, ties broken by `order`, best first."""
     tie = np.where(cols >= 0, order[cols], np.iinfo(np.int64).max)
@@ -196,60 +188,61 @@ def _ranked(keys: np.ndarray, cols: np.ndarray, order: np.ndarray, count: int) -
 
 def _products(
     query: sp.csr_matrix, transposed: sp.csr_matrix, rows: np.ndarray, width: int,
-    final: bool = True, threads: int = 1,
+    threads: int = 1,
 ) -> sp.csr_matrix:  # fmt: skip
-    """The `width` best content scores of each query row (article `rows`) with the
-    articles it shares a feature with, itself left out; rounded when `final` (not a pruned
-    query's partial). sparse_dot_topn keeps only each row's best while multiplying, so a
-    block never holds its full product (every pair sharing a common word)."""
+    """The `width` best scores of each query row (article `rows`) with the articles it
+    shares a feature of `transposed` with, itself left out. sparse_dot_topn keeps only
+    each row's best while multiplying, so a block never holds its full product (every pair
+    sharing a common word)."""
     if not transposed.data.flags.writeable:  # sparse_dot_topn refuses read-only arrays
         transposed = transposed.copy()
     # One more than wanted: the row itself is usually among the best, and is dropped.
     products = sp_matmul_topn(query, transposed, top_n=width + 1, n_threads=threads)
     owners = np.repeat(rows, np.diff(products.indptr))
     products.data[products.indices == owners] = 0
-    if final:
-        products.data = np.round(products.data.astype(np.float64), SCORE_DECIMALS)
     products.eliminate_zeros()
     return products
 
 
+def _everything_shared(
+    matrix: sp.csr_matrix, index: SearchIndex, rows: np.ndarray, found: np.ndarray,
+    signals: PairSignals, width: int, threads: int,
+) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Exact pools of articles `rows` whose candidate search found fewer than `width`
+    articles (`found`: all of them): those plus the best by common terms alone, which hold
+    every article in the exact top `width` (one sharing only common terms scores its
+    common part)."""
+    common = _products(index.common[rows], index.common_t, rows, width, threads)
+    both = np.sort(np.hstack([found, _pool(common, width, signals.order)[0]]), axis=1)
+    both[:, 1:][both[:, 1:] == both[:, :-1]] = -1
+    content = np.where(both >= 0, pair_dots(matrix, rows, both, threads=threads), -np.inf)
+    pick = _ranked(content, both, signals.order, width)
+    return np.take_along_axis(both, pick, 1), np.take_along_axis(content, pick, 1)
+
+
 def rank_block(
     matrix: sp.csr_matrix, rows: np.ndarray, signals: PairSignals, s: TrainSettings,
-    exact: bool = False, transposed: sp.csr_matrix | None = None, threads: int = 1,
+    exact: bool = False, index: SearchIndex | None = None, threads: int = 1,
 ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
-    """Neighbour rows for the articles `rows` (one parallel task); `exact` skips pruning.
-    `transposed` is `matrix.T` as CSR, made once by callers that rank many blocks;
-    `threads`: sparse_dot_topn's own threads for the exact product."""
-    block = matrix[rows]
-    transposed = matrix.T.tocsr() if transposed is None else transposed
-    if _is_exact(matrix.shape[0], s) or exact:
-        products = _products(block, transposed, rows, s.candidates, threads=threads)
-        cols, content = _pool(products, s.candidates, signals.order)
-    else:
-        products = _products(
-            heaviest_terms(block, s.query_mass), transposed, rows, COARSE * s.search_pool, False
-        )
-        # The pruned product only finds the pool: its best entries by partial content,
-        # narrowed by their estimated final score (category and recency count), whose
-        # content scores are then recomputed exactly.
-        wide, partial = _pool(products, COARSE * s.search_pool, signals.order)
-        estimate = rescore(rows[:, None], np.maximum(wide, 0), partial, signals, s)
-        pick = _ranked(np.where(wide >= 0, estimate, -np.inf), wide, signals.order, s.search_pool)
-        cols = np.take_along_axis(wide, pick, 1)
-        # Where the heaviest terms find too few articles (small archives, rare words),
-        # the row's light terms may be all it shares: search it exactly, it is cheap.
-        short = np.diff(products.indptr) < s.search_pool
-        cols[short] = -1  # re-scored below by the exact search instead
-        local = np.full(matrix.shape[1], -1, dtype=np.int64)
-        content = np.vstack([
-            _exact(block[a : a + EXACT_ROWS], matrix, cols[a : a + EXACT_ROWS], local)
-            for a in range(0, len(rows), EXACT_ROWS)
-        ])  # fmt: skip
+    """Neighbour rows for the articles `rows` (one parallel task); `exact` leaves no term
+    out of the candidate search. `index` is `search_index(matrix, …)`, made once by
+    callers that rank many blocks; `threads`: the products' own threads."""
+    if index is None:
+        index = search_index(matrix, np.inf if exact else s.search_common_df)
+    width = s.candidates if index.exact else s.search_pool
+    products = _products(matrix[rows], index.rare_t, rows, width, threads)
+    if index.exact:
+        products.data = np.round(products.data.astype(np.float64), SCORE_DECIMALS)
+    cols, content = _pool(products, width, signals.order)
+    if not index.exact:
+        # The candidates' exact scores: what the common terms add.
+        content += pair_dots(index.common, rows, cols, threads=threads)
+        short = np.flatnonzero(np.diff(products.indptr) < width)
+        if len(short):
+            cols[short], content[short] = _everything_shared(
+                matrix, index, rows[short], cols[short], signals, width, threads
+            )
         content = np.round(content, SCORE_DECIMALS)
-        if short.any():
-            full = _products(block[short], transposed, rows[short], s.search_pool)
-            cols[short], content[short] = _pool(full, s.search_pool, signals.order)
     return finish(rows, cols, content, signals, s)
 
 
@@ -277,8 +270,9 @@ def search_recall(
     sample: int, depth: int = 10, seed: int = 0,
 ) -> float | None:  # fmt: skip
     """Share of the exact top-`depth` neighbours that `found` (the searched table) holds,
-    over a random sample of rows; None when nothing was pruned."""
-    if _is_exact(matrix.shape[0], s) or not sample:
+    over a random sample of rows; None when no term was left out of the search."""
+    df = np.bincount(matrix.indices, minlength=matrix.shape[1])
+    if not sample or df.max(initial=0) <= s.search_common_df:
         return None
     rows = np.sort(np.random.default_rng(seed).permutation(matrix.shape[0])[:sample])
     truth, _ = rank_block(matrix.tocsr(), rows, signals, s, exact=True)
@@ -288,11 +282,6 @@ def search_recall(
         hits += len(np.intersect1d(expected, got))
         total += len(expected)
     return 1.0 if total == 0 else hits / total
-
-
-def _is_exact(n: int, s: TrainSettings) -> bool:
-    """True when an archive of `n` articles is searched without pruning."""
-    return s.query_mass >= 1 or n < s.exact_below
 
 
 def _blocks(n: int, size: int) -> Iterator[tuple[int, int]]:
@@ -309,25 +298,23 @@ def rank_neighbours(
     """The top-K neighbour table for every row of `matrix`, computed block by block."""
     n = matrix.shape[0]
     matrix = matrix.tocsr()
-    transposed = matrix.T.tocsr()
+    index = search_index(matrix, settings.search_common_df)
     blocks = list(_blocks(n, settings.chunk_size))
-    # Small archives finish faster than worker processes start.
+    # Small archives finish faster than threads start.
     n_jobs = settings.n_jobs if n >= settings.parallel_min_articles else 1
-    if _is_exact(n, settings) and not distributed.active():
-        # All the work is sparse_dot_topn's product, which runs its own threads: one
-        # process, no copies of the matrices and no workers' memory beside it.
+    if not distributed.active():
+        # The work is sparse_dot_topn's product and the compiled pair products, both on
+        # their own threads: one process, no copies of the matrices, no workers' memory.
         threads = effective_n_jobs(n_jobs)
         ranked: Iterable[tuple[np.ndarray, np.ndarray]] = (
-            rank_block(matrix, np.arange(a, b), signals, settings, transposed=transposed,
+            rank_block(matrix, np.arange(a, b), signals, settings, index=index,
                        threads=threads)
             for a, b in blocks
         )  # fmt: skip
     else:
-        # Copy-on-write maps of the shared matrices: writeable, as sparse_dot_topn needs,
-        # without a copy per worker.
-        parallel = distributed.parallel(n_jobs, return_as="generator", mmap_mode="c")
+        parallel = distributed.parallel(n_jobs, return_as="generator")
         ranked = parallel(
-            delayed(rank_block)(matrix, np.arange(a, b), signals, settings, transposed=transposed)
+            delayed(rank_block)(matrix, np.arange(a, b), signals, settings, index=index)
             for a, b in blocks
         )
     parts = []

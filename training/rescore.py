@@ -27,10 +27,12 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+from joblib import effective_n_jobs
 from sklearn.decomposition import TruncatedSVD
 from sklearn.preprocessing import normalize
 
 from relata.training import neighbours
+from relata.training.pair_products import pair_dots
 from relata.training.settings import AUTO, TrainSettings
 
 COMPONENTS = 200  # LSA concepts
@@ -43,8 +45,8 @@ QUERIES = 3000  # calibration: articles whose held-out lists decide (fewer: gain
 LIST = 50  # calibration: a query's stored list, as training keeps (re-ordered, not widened)
 TOP = 10  # calibration: neighbours whose held-out similarity counts
 TOLERANCE = 0.0025  # a simpler choice within this share of the best one wins
-BLOCK = 200  # rows whose pair products are formed together
-REORDER_ROWS = 8192  # articles re-scored together (bounds the expanded queries' memory)
+BLOCK = 200  # calibration: queries ranked against the sample together
+REORDER_ROWS = 8192  # articles re-scored together (bounds the score tables' memory)
 
 
 @dataclass(frozen=True)
@@ -77,45 +79,42 @@ def concepts(text: sp.csr_matrix, seed: int = 0) -> np.ndarray:
     return normalize(svd.transform(text[:, terms])).astype(np.float32)
 
 
-def expanded(
-    text: sp.csr_matrix, rows: np.ndarray, index: np.ndarray, weight: float
-) -> sp.csr_matrix:
-    """Unit query vectors of the articles `rows`: each one's row of `text` plus `weight`
-    times the mean of its first `DEPTH` neighbours in `index` (their lists, -1 for none)."""
-    depth = index[:, :DEPTH]
-    owners, slots = np.nonzero(depth >= 0)
-    mean = sp.csr_matrix(
-        (np.full(len(owners), weight / DEPTH), (owners, depth[owners, slots])),
-        shape=(len(rows), text.shape[0]),
+def feedback_dots(
+    text: sp.csr_matrix, rows: np.ndarray, index: np.ndarray, weight: float, threads: int = 1
+) -> np.ndarray:
+    """Cosines of each article of `rows` with its listed neighbours (`index`: their lists,
+    -1 for none), its query expanded by `weight` times the mean of its first `DEPTH`
+    neighbours (0: its own vector)."""
+    if not weight:
+        return pair_dots(text, rows, index, threads=threads)
+    queries = np.column_stack([rows, index[:, :DEPTH]])
+    weights = np.column_stack(
+        [np.ones(len(rows)), np.full((len(rows), queries.shape[1] - 1), weight / DEPTH)]
     )
-    return normalize((text[rows] + mean @ text).tocsr()).astype(np.float32)
+    return pair_dots(text, queries, index, weights=weights, normalise=True, threads=threads)
 
 
-def pair_dots(left: sp.csr_matrix | np.ndarray, right: Any, index: np.ndarray) -> np.ndarray:
-    """Dot products of row i of `left` with the rows `index[i]` of `right` (0 where -1)."""
+def concept_dots(lsa: np.ndarray, rows: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """Dot products of the LSA vectors of `rows` with those of their lists (0 where -1)."""
     out = np.zeros(index.shape, dtype=np.float64)
-    for start in range(0, index.shape[0], BLOCK):
-        cols = index[start : start + BLOCK]
-        rows, slots = np.nonzero(cols >= 0)
-        a, b = left[start + rows], right[cols[rows, slots]]
-        dots = a.multiply(b).sum(axis=1) if sp.issparse(a) else np.einsum("ij,ij->i", a, b)
-        out[start + rows, slots] = np.asarray(dots).ravel()
+    pair_row, slot = np.nonzero(index >= 0)
+    out[pair_row, slot] = np.einsum(
+        "ij,ij->i", lsa[rows[pair_row]], lsa[index[pair_row, slot]], dtype=np.float64
+    )
     return out
 
 
 def text_scores(
     text: sp.csr_matrix, rows: np.ndarray, index: np.ndarray, lsa: np.ndarray | None,
-    choice: Rescoring,
+    choice: Rescoring, threads: int = 1,
 ) -> np.ndarray:  # fmt: skip
     """The re-scored text similarity of the articles `rows` with their listed neighbours
     (`index`: their lists)."""
-    query = (
-        expanded(text, rows, index, choice.feedback_weight) if choice.feedback_weight
-        else text[rows]
-    )  # fmt: skip
-    score = (1 - choice.lsa_weight) * pair_dots(query, text, index)
+    score = (1 - choice.lsa_weight) * feedback_dots(
+        text, rows, index, choice.feedback_weight, threads
+    )
     if choice.lsa_weight and lsa is not None and lsa.shape[1]:
-        score += choice.lsa_weight * pair_dots(lsa[rows], lsa, index)
+        score += choice.lsa_weight * concept_dots(lsa, rows, index)
     return score
 
 
@@ -131,14 +130,14 @@ def reorder(
     # The searched vectors are [√text_weight · text, tags], so a pair's content score is
     # text_weight · text cosine + its tags' product: only the text part is re-scored.
     tags = matrix[:, text.shape[1] :].tocsr()
+    threads = effective_n_jobs(settings.n_jobs)
     index, score = np.empty_like(table.index), np.empty_like(table.score)
     for start in range(0, len(index), REORDER_ROWS):
-        # A block at a time: expanded queries hold several articles' terms each.
         rows = np.arange(start, min(len(index), start + REORDER_ROWS))
         lists = table.index[rows]
-        content = settings.text_weight * text_scores(text, rows, lists, lsa, choice)
+        content = settings.text_weight * text_scores(text, rows, lists, lsa, choice, threads)
         if tags.nnz:
-            content += pair_dots(tags[rows], tags, lists)
+            content += pair_dots(tags, rows, lists, threads=threads)
         cols = np.maximum(lists, 0)
         final = np.where(
             lists >= 0, neighbours.rescore(rows[:, None], cols, content, signals, settings),
@@ -192,13 +191,13 @@ def calibrate(
     lists = _stored_lists(first, rows, depth)
     concept = concepts(first, seed)
     # The text score is linear in the LSA weight: each query expansion is scored once.
-    dots = {b: pair_dots(expanded(first, rows, lists, b) if b else first[rows], first, lists)
-            for b in feedback_grid}  # fmt: skip
-    lsa_dots = pair_dots(concept[rows], concept, lists) if concept.shape[1] else 0.0
+    threads = effective_n_jobs(settings.n_jobs)
+    dots = {b: feedback_dots(first, rows, lists, b, threads) for b in feedback_grid}
+    lsa_dots = concept_dots(concept, rows, lists) if concept.shape[1] else 0.0
     per_query = np.zeros((len(combos), len(rows)))
     for i, (a, b) in enumerate(combos):
         picked = np.take_along_axis(lists, _ranked((1 - a) * dots[b] + a * lsa_dots, top), 1)
-        per_query[i] = pair_dots(second[rows], second, picked).mean(axis=1)
+        per_query[i] = pair_dots(second, rows, picked, threads=threads).mean(axis=1)
     held_out = per_query.mean(axis=1)
     plain = combos.index(min(combos))
     # A re-scorer must beat the plain cosine by more than chance (two standard errors of

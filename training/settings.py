@@ -95,16 +95,14 @@ class TrainSettings:
     candidates: int = _setting(
         100, "Text-and-tag candidates per article, re-scored with category and recency."
     )
-    query_mass: float = _setting(
-        0.95,
-        "Neighbour search: share of each article's squared term weight its query keeps, "
-        "heaviest terms first (1 = exact search over every shared term).",
+    search_common_df: int = _setting(
+        3000,
+        "Neighbour search: terms found in more articles than this are left out of the "
+        "candidate search (their long posting lists make it grow with the square of the "
+        "archive) and added to each candidate's exact score.",
     )
     search_pool: int = _setting(
-        200, "Neighbour search: likely neighbours per article whose exact scores are computed."
-    )
-    exact_below: int = _setting(
-        200000, "Archives with fewer articles are searched exactly (pruning pays off on big ones)."
+        300, "Neighbour search: candidates per article whose exact scores are computed."
     )
     recall_sample: int = _setting(
         500, "Articles whose pruned neighbours are checked against an exact search (recall@10)."
@@ -254,9 +252,8 @@ RANGES: dict[str, Range | frozenset[Any]] = {
     "min_tag_count": COUNT,
     "neighbours": COUNT,
     "candidates": COUNT,
-    "query_mass": Range(0, 1, low_open=True),
+    "search_common_df": COUNT,
     "search_pool": COUNT,
-    "exact_below": SIZE,
     "recall_sample": SIZE,
     "duplicate_threshold": Range(0, 1.01, low_open=True),
     "diversity": SHARE,
