@@ -10,7 +10,7 @@ from sklearn.preprocessing import normalize
 
 from relata.training.hygiene import cap_hubs, diversify
 from relata.training.neighbours import pair_signals, rank_block, rank_neighbours, search_index
-from relata.training.pair_products import pair_dots
+from relata.training.pair_products import dense_pair_dots, pair_dots
 from relata.training.settings import TrainSettings
 
 
@@ -175,3 +175,8 @@ def test_pair_products_are_the_dot_products_of_the_given_pairs() -> None:
     expanded = pair_dots(matrix, queries, cols, weights=weights, normalise=True)
     expected = np.where(cols >= 0, np.einsum("ij,ikj->ik", summed, dense[cols]), 0)
     np.testing.assert_allclose(expanded, expected, atol=1e-12)
+    # Dense vectors (LSA's): the same pairs.
+    concepts = rng.normal(size=(300, 16)).astype(np.float32)
+    wide = concepts.astype(np.float64)  # the sums are in float64
+    expected = np.where(cols >= 0, np.einsum("ij,ikj->ik", wide[rows], wide[cols]), 0)
+    np.testing.assert_allclose(dense_pair_dots(concepts, rows, cols, 2), expected, atol=1e-12)

@@ -9,10 +9,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from joblib import delayed
+from joblib import delayed, effective_n_jobs
 
 from relata.training import distributed
 from relata.training.neighbours import PairSignals, decay, shared_category
+from relata.training.pair_products import shared_features
 from relata.training.settings import TrainSettings
 from relata.training.why_json import SIGNALS, render_rows
 
@@ -27,7 +28,7 @@ class WhyTable:
 
 SHARED_TERMS = 4  # shared text terms kept per pair, heaviest first
 SHARED_TAGS = 2  # shared tags kept per pair: named even when terms weigh more
-EXPLAIN_ROWS = 4096  # articles whose pairs are explained together
+EXPLAIN_ROWS = 4096  # articles whose pairs are explained together (bounds the tables)
 
 
 def explain_table(
@@ -45,47 +46,27 @@ def explain_table(
         np.full((n, width, SHARED_TAGS + SHARED_TERMS), -1, dtype=np.int32),
         np.zeros((n, width, len(SIGNALS)), dtype=np.float16),
     )
-    # A block of articles at a time: every pair's shared features at once would hold
-    # `positions` copies of the whole matrix (gigabytes at 100k articles of real length).
+    threads = effective_n_jobs(settings.n_jobs)
     for start in range(0, n, EXPLAIN_ROWS):
-        _explain_rows(matrix, text_width, index[:, :width], signals, settings, start, why)
+        rows = np.arange(start, min(n, start + EXPLAIN_ROWS))
+        cols = index[rows, :width]
+        sums, heaviest = shared_features(
+            matrix, rows, cols, text_width, (SHARED_TERMS, SHARED_TAGS), threads
+        )
+        # Tags first: named even when terms weigh more.
+        why.features[rows] = np.concatenate(
+            [heaviest[..., SHARED_TERMS:], heaviest[..., :SHARED_TERMS]], axis=2
+        )
+        targets = np.maximum(cols, 0)
+        gap = np.abs(signals.days[targets] - signals.days[rows, None])
+        kept = decay(gap, settings.recency_half_life_days)
+        parts = np.stack([
+            sums[..., 0], sums[..., 1],
+            np.broadcast_to(shared_category(rows[:, None], targets, signals), cols.shape),
+            (1 - settings.recency_weight) + settings.recency_weight * kept,
+        ], axis=2)  # fmt: skip
+        why.signals[rows] = np.where((cols >= 0)[..., None], parts, 0)
     return why
-
-
-def _explain_rows(
-    matrix: sp.csr_matrix, text_width: int, index: np.ndarray, signals: PairSignals,
-    settings: TrainSettings, start: int, why: WhyTable,
-) -> None:  # fmt: skip
-    """Fill `why` for the articles from `start` on, `EXPLAIN_ROWS` of them."""
-    rows, cols = np.nonzero(index[start : start + EXPLAIN_ROWS] >= 0)
-    if not len(rows):
-        return
-    rows += start
-    targets = index[rows, cols]
-    shared = matrix[rows].multiply(matrix[targets]).tocsr()
-    parts = why.signals
-    parts[rows, cols, 0] = np.asarray(shared[:, :text_width].sum(axis=1)).ravel()
-    parts[rows, cols, 1] = np.asarray(shared[:, text_width:].sum(axis=1)).ravel()
-    parts[rows, cols, 2] = shared_category(rows, targets, signals)
-    gap = np.abs(signals.days[rows] - signals.days[targets])
-    kept = decay(gap, settings.recency_half_life_days)
-    parts[rows, cols, 3] = (1 - settings.recency_weight) + settings.recency_weight * kept
-    for block, offset, first, count in (
-        (shared[:, text_width:], text_width, 0, SHARED_TAGS),
-        (shared[:, :text_width], 0, SHARED_TAGS, SHARED_TERMS),
-    ):
-        entry, rank, column = _heaviest(block.tocsr(), count)
-        why.features[rows[entry], cols[entry], first + rank] = column + offset
-
-
-def _heaviest(shared: sp.csr_matrix, count: int) -> tuple[np.ndarray, ...]:
-    """The `count` heaviest entries of each row, as (row, rank, column), without a Python
-    loop over rows."""
-    entry_row = np.repeat(np.arange(shared.shape[0]), np.diff(shared.indptr))
-    order = np.lexsort((-shared.data, entry_row))
-    rank = np.arange(len(order)) - shared.indptr[entry_row[order]]
-    keep = (rank < count) & (shared.data[order] > 0)
-    return entry_row[order][keep], rank[keep], shared.indices[order][keep]
 
 
 ROWS = 8192  # rows rendered per task

@@ -158,25 +158,25 @@ def search_index(matrix: sp.csr_matrix, common_df: float) -> SearchIndex:
         return sp.csr_matrix((matrix.data[keep], indices[keep], indptr), (matrix.shape[0], width))
 
     mask = is_common[matrix.indices]
-    renumbered = np.searchsorted(common, matrix.indices)
+    number = np.zeros(matrix.shape[1], dtype=matrix.indices.dtype)
+    number[common] = np.arange(len(common))
+    renumbered = number[matrix.indices]
     rare = part(~mask, matrix.indices, matrix.shape[1]) if len(common) else matrix
     block = part(mask, renumbered, len(common))
     return SearchIndex(rare.T.tocsr(), block, block.T.tocsr())
 
 
-def _pool(products: sp.csr_matrix, width: int, order: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's `width` best entries of `products` as (columns, scores), best first,
-    padded with -1 and -inf; ties fall to `order`."""
+def _table(products: sp.csr_matrix, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's entries of `products` as (columns, scores) in no particular order,
+    padded with -1 and -inf to at least `width` (`finish` ranks them)."""
     counts = np.diff(products.indptr)
     owners = np.repeat(np.arange(products.shape[0]), counts)
-    ranked = np.lexsort((order[products.indices], -products.data, owners))
-    # Sorted by row first, so each row's entries stay in its own stretch, best first.
     slot = np.arange(products.nnz) - np.repeat(products.indptr[:-1], counts)
-    keep = slot < width
-    cols = np.full((products.shape[0], width), -1, dtype=np.int32)
-    vals = np.full((products.shape[0], width), -np.inf)
-    cols[owners[keep], slot[keep]] = products.indices[ranked[keep]]
-    vals[owners[keep], slot[keep]] = products.data[ranked[keep]]
+    shape = (products.shape[0], max(width, counts.max(initial=0)))
+    cols = np.full(shape, -1, dtype=np.int32)
+    vals = np.full(shape, -np.inf)
+    cols[owners, slot] = products.indices
+    vals[owners, slot] = products.data
     return cols, vals
 
 
@@ -209,14 +209,14 @@ def _everything_shared(
     signals: PairSignals, width: int, threads: int,
 ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """Exact pools of articles `rows` whose candidate search found fewer than `width`
-    articles (`found`: all of them): those plus the best by common terms alone, which hold
-    every article in the exact top `width` (one sharing only common terms scores its
-    common part)."""
+    articles (`found`: all of them, -1 padded): those plus the `width` best by common terms
+    alone, which hold every article of the exact top `width` (one sharing only common
+    terms scores its common part), cut to the best `found.shape[1]`."""
     common = _products(index.common[rows], index.common_t, rows, width, threads)
-    both = np.sort(np.hstack([found, _pool(common, width, signals.order)[0]]), axis=1)
+    both = np.sort(np.hstack([found, _table(common, width)[0]]), axis=1)
     both[:, 1:][both[:, 1:] == both[:, :-1]] = -1
     content = np.where(both >= 0, pair_dots(matrix, rows, both, threads=threads), -np.inf)
-    pick = _ranked(content, both, signals.order, width)
+    pick = _ranked(content, both, signals.order, found.shape[1])
     return np.take_along_axis(both, pick, 1), np.take_along_axis(content, pick, 1)
 
 
@@ -233,7 +233,7 @@ def rank_block(
     products = _products(matrix[rows], index.rare_t, rows, width, threads)
     if index.exact:
         products.data = np.round(products.data.astype(np.float64), SCORE_DECIMALS)
-    cols, content = _pool(products, width, signals.order)
+    cols, content = _table(products, width)
     if not index.exact:
         # The candidates' exact scores: what the common terms add.
         content += pair_dots(index.common, rows, cols, threads=threads)

@@ -98,3 +98,102 @@ def pair_dots(
         matrix.indptr.astype(np.int64, copy=False), matrix.indices, matrix.data,
         matrix.shape[1], queries, weights, normalise, cols, max(1, min(threads, len(cols))),
     )  # fmt: skip
+
+
+@_compiled
+def _shared(
+    indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, width: int, rows: np.ndarray,
+    cols: np.ndarray, split: int, counts: np.ndarray, threads: int,
+) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    n, k = cols.shape
+    sums = np.zeros((n, k, 2), dtype=np.float64)
+    best = np.full((n, k, counts[0] + counts[1]), -1, dtype=np.int32)
+    per = (n + threads - 1) // threads
+    for part in numba.prange(threads):
+        scratch = np.zeros(width, dtype=np.float64)
+        weight = np.zeros(counts[0] + counts[1], dtype=np.float64)
+        for q in range(part * per, min(n, (part + 1) * per)):
+            row = rows[q]
+            for e in range(indptr[row], indptr[row + 1]):
+                scratch[indices[e]] = data[e]
+            for j in range(k):
+                c = cols[q, j]
+                if c < 0:
+                    continue
+                weight[:] = 0.0
+                for e in range(indptr[c], indptr[c + 1]):
+                    product = scratch[indices[e]] * data[e]
+                    if product <= 0:
+                        continue
+                    # Columns before `split` are the first group (sums[…, 0]), the rest the
+                    # second; each keeps its `counts[g]` heaviest, earlier columns first
+                    # among equals (entries come in column order).
+                    group = 0 if indices[e] < split else 1
+                    sums[q, j, group] += product
+                    first = 0 if group == 0 else counts[0]
+                    last = first + counts[group] - 1
+                    if product <= weight[last]:
+                        continue
+                    slot = last
+                    while slot > first and weight[slot - 1] < product:
+                        weight[slot] = weight[slot - 1]
+                        best[q, j, slot] = best[q, j, slot - 1]
+                        slot -= 1
+                    weight[slot] = product
+                    best[q, j, slot] = indices[e]
+            for e in range(indptr[row], indptr[row + 1]):
+                scratch[indices[e]] = 0.0
+    return sums, best
+
+
+def shared_features(
+    matrix: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray, split: int,
+    counts: tuple[int, int], threads: int = 1,
+) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """What each pair (rows[i], cols[i, j]) shares, in two groups of columns (before
+    `split`, and from it on): (sums (n, k, 2) of the products in each group, the columns
+    (n, k, counts[0] + counts[1]) of each group's `counts[g]` largest products, heaviest
+    first, -1 padded). Pairs where cols is -1 share nothing."""
+    matrix = matrix.tocsr()
+    if not matrix.has_sorted_indices:  # ties go to the earlier column: entries in order
+        matrix = matrix.sorted_indices()
+    cols = np.asarray(cols, dtype=np.int64)
+    return _shared(
+        matrix.indptr.astype(np.int64, copy=False), matrix.indices, matrix.data,
+        matrix.shape[1], np.asarray(rows, dtype=np.int64), cols, split,
+        np.array(counts, dtype=np.int64), max(1, min(threads, len(cols))),
+    )  # fmt: skip
+
+
+@_compiled
+def _dense_dots(
+    vectors: np.ndarray, rows: np.ndarray, cols: np.ndarray, threads: int
+) -> np.ndarray:
+    n, k = cols.shape
+    out = np.zeros((n, k), dtype=np.float64)
+    per = (n + threads - 1) // threads
+    for part in numba.prange(threads):
+        for q in range(part * per, min(n, (part + 1) * per)):
+            own = vectors[rows[q]].astype(np.float64)  # products in float64, as sums are
+            for j in range(k):
+                c = cols[q, j]
+                if c >= 0:
+                    acc = 0.0
+                    for d in range(vectors.shape[1]):
+                        acc += own[d] * vectors[c, d]
+                    out[q, j] = acc
+    return out
+
+
+def dense_pair_dots(
+    vectors: np.ndarray, rows: np.ndarray, cols: np.ndarray, threads: int = 1
+) -> np.ndarray:
+    """out[i, j] = vectors[rows[i]] · vectors[cols[i, j]], 0 where cols is -1: without
+    gathering a copy of every listed vector (50 per article, hundreds of floats each)."""
+    cols = np.asarray(cols, dtype=np.int64)
+    if cols.size == 0:
+        return np.zeros(cols.shape)
+    return _dense_dots(
+        np.ascontiguousarray(vectors), np.asarray(rows, dtype=np.int64), cols,
+        max(1, min(threads, len(cols))),
+    )  # fmt: skip

@@ -32,7 +32,7 @@ from sklearn.decomposition import TruncatedSVD
 from sklearn.preprocessing import normalize
 
 from relata.training import neighbours
-from relata.training.pair_products import pair_dots
+from relata.training.pair_products import dense_pair_dots, pair_dots
 from relata.training.settings import AUTO, TrainSettings
 
 COMPONENTS = 200  # LSA concepts
@@ -94,16 +94,6 @@ def feedback_dots(
     return pair_dots(text, queries, index, weights=weights, normalise=True, threads=threads)
 
 
-def concept_dots(lsa: np.ndarray, rows: np.ndarray, index: np.ndarray) -> np.ndarray:
-    """Dot products of the LSA vectors of `rows` with those of their lists (0 where -1)."""
-    out = np.zeros(index.shape, dtype=np.float64)
-    pair_row, slot = np.nonzero(index >= 0)
-    out[pair_row, slot] = np.einsum(
-        "ij,ij->i", lsa[rows[pair_row]], lsa[index[pair_row, slot]], dtype=np.float64
-    )
-    return out
-
-
 def text_scores(
     text: sp.csr_matrix, rows: np.ndarray, index: np.ndarray, lsa: np.ndarray | None,
     choice: Rescoring, threads: int = 1,
@@ -114,7 +104,7 @@ def text_scores(
         text, rows, index, choice.feedback_weight, threads
     )
     if choice.lsa_weight and lsa is not None and lsa.shape[1]:
-        score += choice.lsa_weight * concept_dots(lsa, rows, index)
+        score += choice.lsa_weight * dense_pair_dots(lsa, rows, index, threads)
     return score
 
 
@@ -193,7 +183,7 @@ def calibrate(
     # The text score is linear in the LSA weight: each query expansion is scored once.
     threads = effective_n_jobs(settings.n_jobs)
     dots = {b: feedback_dots(first, rows, lists, b, threads) for b in feedback_grid}
-    lsa_dots = concept_dots(concept, rows, lists) if concept.shape[1] else 0.0
+    lsa_dots = dense_pair_dots(concept, rows, lists, threads) if concept.shape[1] else 0.0
     per_query = np.zeros((len(combos), len(rows)))
     for i, (a, b) in enumerate(combos):
         picked = np.take_along_axis(lists, _ranked((1 - a) * dots[b] + a * lsa_dots, top), 1)

@@ -30,7 +30,9 @@ def clean_text(value: object) -> str:
     if value is None or (isinstance(value, float) and value != value):
         return ""
     text = str(value)
-    if _LOOKS_LIKE_HTML.search(text):
+    # The plain searches first: most text has neither "<" nor "&", and they cost a
+    # hundredth of the pattern's search over a body of a few thousand characters.
+    if ("<" in text or "&" in text) and _LOOKS_LIKE_HTML.search(text):
         text = _strip_tags(html.unescape(text))
     return " ".join(text.split())  # str.split's whitespace is the regex \s: same text, faster
 
