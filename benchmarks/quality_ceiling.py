@@ -48,8 +48,7 @@ def features_of(records: list[dict]) -> Features:
     with tempfile.TemporaryDirectory() as folder:
         archive = Path(folder) / "archive.jsonl"
         archive.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
-        _, articles = load_articles(Source((archive,)), TrainSettings())
-    return fit_features(articles, TrainSettings())
+        return fit_features(load_articles(Source((archive,)), TrainSettings()), TrainSettings())
 
 
 def text_scores(features: Features) -> np.ndarray:

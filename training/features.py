@@ -17,8 +17,9 @@ kept on the fitted vectoriser as `min_df_`, `max_df_` and `min_tag_count_`.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from numbers import Integral
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import numpy as np
 import pandas as pd
@@ -61,6 +62,28 @@ def _effective_cutoff(setting: str, asked: Cutoff, used: Cutoff, n_docs: int) ->
 def tag_analyzer(tags: list[str]) -> list[str]:
     """Tags as their own tokens, case-folded."""
     return [tag.casefold() for tag in tags]
+
+
+class _TextColumn(Sequence[str]):
+    """A text column as the analysis reads it, a chunk of articles at a time ("" for a
+    missing text): the whole column as Python strings would be another copy of the
+    archive's text (about 3 GB at a million articles of real length)."""
+
+    def __init__(self, column: pd.Series) -> None:
+        self.column = column
+
+    def __len__(self) -> int:
+        return len(self.column)
+
+    @overload
+    def __getitem__(self, where: int) -> str: ...
+    @overload
+    def __getitem__(self, where: slice) -> list[str]: ...
+    def __getitem__(self, where: int | slice) -> str | list[str]:
+        if isinstance(where, slice):
+            return self.column.iloc[where].fillna("").tolist()
+        value = self.column.iloc[where]
+        return value if isinstance(value, str) else ""
 
 
 class ArticleVectorizer(TransformerMixin, BaseEstimator):
@@ -136,7 +159,7 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
         """The weighted text fields of `articles` as stem ids, each article analysed once
         in its language (what `fit_blocks` and calibration's held-out halves share)."""
         fields = {
-            name: articles[name].fillna("").tolist()
+            name: _TextColumn(articles[name])
             for name, weight in self._weights().items() if weight > 0
         }  # fmt: skip
         return analyse(fields, article_languages(articles, self.language), self.n_jobs)
@@ -145,18 +168,17 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
         self, articles: pd.DataFrame, tokens: Tokens | None = None
     ) -> tuple[sp.csr_matrix, sp.csr_matrix | None]:
         """Fit every part; return the text and tag blocks of `articles` on the way."""
-        weights = self._weights()
         n_docs = len(articles)
-        used = [
-            name for name, weight in weights.items()
-            if weight > 0 and articles[name].fillna("").str.strip().ne("").any()
-        ]  # fmt: skip
-        self.field_weights_ = {name: weights[name] for name in used}
         # One vocabulary is learnt from all fields, so a word in one article's title
         # matches the same word in another's summary. Each article is analysed once and
         # its n-grams counted as numbers (`training.ngrams`): a million articles' terms,
         # spelled out before pruning, do not fit in memory.
         tokens = self.analyse(articles) if tokens is None else tokens
+        # A field counts where some article has a word in it (the text itself may be gone
+        # by now: see `pipeline.fit_features`).
+        self.field_weights_ = {
+            name: self._weights()[name] for name in tokens.fields if len(tokens.field(name)[0])
+        }
         self._relax_cutoffs(n_docs)
         max_count = self.max_df_ if isinstance(self.max_df_, Integral) else self.max_df_ * n_docs
         self.codes_ = (

@@ -80,8 +80,8 @@ class TrainReport:
     model: artifact.LoadedModel | None = None  # as written and verified
 
 
-# What the steps after the features read of the article table (signals, hygiene,
-# fallbacks, the manifest): the cards have the rest.
+# What the steps after the analysis read of the article table (signals, hygiene,
+# fallbacks, the manifest; the features read the tags too): the cards have the rest.
 LATER_COLUMNS = ("slug", "category", "published_at", "language")
 FALLBACK_ROWS = 100  # newest articles kept per category, and site-wide, for fallbacks
 
@@ -125,17 +125,22 @@ class Features:
     rescoring: rescore.Rescoring  # LSA and feedback weights for re-ordering the lists
 
 
-def load_articles(source: Source, settings: TrainSettings) -> tuple[Archive, pd.DataFrame]:
+def load_articles(source: Source, settings: TrainSettings) -> Archive:
     """The archive (plus what was ingested since), each article with its language."""
     archive = load_archive(source.archives, settings.max_bad_share, source.ingested,
                            source.deleted)  # fmt: skip
     articles = archive.articles.reset_index(drop=True)
     articles["language"] = article_languages(articles, language_code(settings.language) or "en")
-    return archive, articles
+    return dataclasses.replace(archive, articles=articles)
 
 
-def fit_features(articles: pd.DataFrame, settings: TrainSettings) -> Features:
-    """Fit the vectoriser, calibrate the blend on held-out text halves, combine."""
+def fit_features(archive: Archive, settings: TrainSettings) -> Features:
+    """Fit the vectoriser, calibrate the blend on held-out text halves, combine.
+
+    Once the text is analysed, `archive.articles` is cut to the columns later steps read
+    (`LATER_COLUMNS`): build the cards before. A million realistic articles' text is about
+    3 GB, which would otherwise stay through the steps that need the most memory."""
+    articles = archive.articles
     vectorizer = ArticleVectorizer(
         field_weights={
             "title": settings.title_weight,
@@ -152,6 +157,8 @@ def fit_features(articles: pd.DataFrame, settings: TrainSettings) -> Features:
         n_jobs=settings.n_jobs if len(articles) >= settings.parallel_min_articles else 1,
     )
     tokens = vectorizer.analyse(articles)  # once, for fitting and calibration alike
+    archive.articles = articles = articles[[*LATER_COLUMNS, "tags"]]
+    release_text_memory()
     text, members = vectorizer.fit_blocks(articles, tokens)
     split = calibrate.split_text(
         vectorizer, articles, calibrate.sample_rows(len(articles)), tokens
@@ -256,17 +263,12 @@ def build_version(
         timings[step] = round(now - since, 3)
         return now
 
-    archive, articles = load_articles(source, settings)
+    archive = load_articles(source, settings)
     mark = lap("load", started)
-    features = fit_features(articles, settings)
+    cards = build_cards(archive.articles, settings.excerpt_chars)
+    features = fit_features(archive, settings)  # cuts the archive's table to LATER_COLUMNS
     settings, matrix = features.settings, features.matrix
-    cards = build_cards(articles, settings.excerpt_chars)
-    # The text is in the features and the cards now: the bodies need not stay through
-    # the later steps (415 MB at 100k realistic articles, with what Arrow's allocator
-    # kept of them; the archive's own table holds them too).
-    articles = articles[list(LATER_COLUMNS)]
-    archive = dataclasses.replace(archive, articles=articles)
-    release_text_memory()
+    archive.articles = articles = archive.articles[list(LATER_COLUMNS)]
     mark = lap("features", mark)
     signals = pair_signals(articles, features.category_bonus)
     neighbours = rank_neighbours(matrix, signals, settings, progress("neighbours", len(articles)))
