@@ -90,13 +90,17 @@ def test_halves_take_every_other_term_of_each_field() -> None:
     assert _spelled(second) == [["beta", "delta"], []]
 
 
-def test_counting_in_small_chunks_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("min_df", [1, 2])
+def test_counting_in_small_chunks_changes_nothing(
+    monkeypatch: pytest.MonkeyPatch, min_df: int
+) -> None:
     articles = _articles()
-    whole = ArticleVectorizer(ngram_max=3, min_df=1)
+    whole = ArticleVectorizer(ngram_max=3, min_df=min_df)
     text, _ = whole.fit_blocks(articles)
     monkeypatch.setattr(ngrams, "ARTICLES", 3)  # many chunks, and tables summed often
     monkeypatch.setattr(ngrams, "MERGE", 10)
-    chunked = ArticleVectorizer(ngram_max=3, min_df=1)
+    monkeypatch.setattr(ngrams, "PART_ARTICLES", 4)  # several passes, one per remainder
+    chunked = ArticleVectorizer(ngram_max=3, min_df=min_df)
     chunked_text, _ = chunked.fit_blocks(articles)
     assert chunked.codes_.terms == whole.codes_.terms
     assert (chunked_text != text).nnz == 0

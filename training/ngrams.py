@@ -25,6 +25,7 @@ from relata.training.tokens import Tokens
 
 ARTICLES = 20000  # articles counted together: bounds the temporary arrays
 MERGE = 30_000_000  # (code, count) pairs held before they are summed into one table
+PART_ARTICLES = 250_000  # archives with more articles count their n-grams in several passes
 
 
 @dataclass(frozen=True)
@@ -110,25 +111,37 @@ def _articles_per_code(code: np.ndarray, article: np.ndarray) -> tuple[np.ndarra
 
 
 def _document_frequencies(
-    tokens: Tokens, frequent: list[pd.Index], radix: int
+    tokens: Tokens, frequent: list[pd.Index], radix: int, min_df: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct codes of the next n-gram length and the articles each is in."""
-    found, counts, pending = [], [], 0
-    for ids, room, article in _chunks(tokens, tokens.fields):
-        *_, (code, _) = _levels(ids, room, frequent, radix, len(frequent) + 1)
-        keep = code >= 0
-        chunk_codes, chunk_counts = _articles_per_code(code[keep], article[keep])
-        found.append(chunk_codes)
-        counts.append(chunk_counts.astype(np.int32))
-        pending += len(chunk_codes)
-        if pending > MERGE:  # sum what is held so far: a code found in many chunks is one
-            merged = _summed(np.concatenate(found), np.concatenate(counts))
-            found, counts, pending = [merged[0]], [merged[1]], len(merged[0])
-    if len(found) == 1:
-        return found[0], counts[0]
-    if not found:
+    """The codes of the next n-gram length found in at least `min_df` articles, sorted,
+    and the articles each is in. On a big archive the codes are counted in `parts`
+    passes, each over the codes of one remainder modulo `parts`: the table of every
+    distinct bigram with its count (most of them in one article) is what held the
+    memory at a million articles."""
+    parts = -(-tokens.n // PART_ARTICLES)
+    kept_codes, kept_df = [], []
+    for part in range(parts):
+        found, counts, pending = [], [], 0
+        for ids, room, article in _chunks(tokens, tokens.fields):
+            *_, (code, _) = _levels(ids, room, frequent, radix, len(frequent) + 1)
+            keep = (code >= 0) & (code % parts == part)
+            chunk_codes, chunk_counts = _articles_per_code(code[keep], article[keep])
+            found.append(chunk_codes)
+            counts.append(chunk_counts.astype(np.int32))
+            pending += len(chunk_codes)
+            if pending > MERGE:  # sum what is held so far: a code found in many chunks is one
+                merged = _summed(np.concatenate(found), np.concatenate(counts))
+                found, counts, pending = [merged[0]], [merged[1]], len(merged[0])
+        if found:
+            codes, df = _summed(np.concatenate(found), np.concatenate(counts))
+            del found, counts
+            kept_codes.append(codes[df >= min_df])
+            kept_df.append(df[df >= min_df])
+    if not kept_codes:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int32)
-    return _summed(np.concatenate(found), np.concatenate(counts))
+    codes, df = np.concatenate(kept_codes), np.concatenate(kept_df)
+    order = np.argsort(codes, kind="stable")
+    return codes[order], df[order]
 
 
 def fit_vocabulary(
@@ -142,12 +155,9 @@ def fit_vocabulary(
     kept_terms: list[str] = []
     kept_df, kept_at = [], []
     for n in range(1, length + 1):
-        codes, df = _document_frequencies(tokens, frequent, radix)
-        if n == 1 and not len(codes):
-            return None  # no word at all: only stop words and one-letter words
-        mask = df >= min_df
-        frequent.append(pd.Index(codes[mask]))
-        df = df[mask].astype(np.int64)
+        codes, df = _document_frequencies(tokens, frequent, radix, min_df)
+        frequent.append(pd.Index(codes))
+        df = df.astype(np.int64)
         stems, codes = tokens.stems, frequent[-1].to_numpy().tolist()
         if n == 1:
             spelled.append([stems[c] for c in codes])
