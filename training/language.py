@@ -94,9 +94,12 @@ def article_languages(articles: pd.DataFrame, default: str) -> list[str]:
     declared = articles["language"]
     if declared.isin(LANGUAGES.keys()).all():  # already resolved (training does it once)
         return declared.tolist()
+    # `detect` reads the first DETECT_CHARS characters: each field is cut to that many in
+    # the table (Arrow's kernel) rather than each body copied whole into a Python string.
+    heads = [articles[name].str.slice(0, DETECT_CHARS) for name in ("title", "summary", "body")]
     languages = []
-    for row in articles[["language", "title", "summary", "body"]].itertuples(index=False):
-        declared = language_code(row.language)
+    for row in zip(articles["language"], *heads, strict=True):
+        declared = language_code(row[0])
         if declared is None:
             text = " ".join(part for part in row[1:] if isinstance(part, str))
             declared = detect(text, default)
