@@ -11,25 +11,27 @@ feedback's expanded query, never built as a matrix.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import numba
 import numpy as np
 import scipy.sparse as sp
 
+from relata.training.compiled import compiled
 
-def _compiled(function: Callable[..., Any]) -> Callable[..., Any]:
-    """`function` compiled by numba, and cached on disk where numba finds a writable place
-    (the package's __pycache__, the user's cache folder or NUMBA_CACHE_DIR); where none
-    is (a read-only install, a home-less service user) compiled once per process."""
-    try:
-        return numba.njit(parallel=True, nogil=True, cache=True)(function)
-    except RuntimeError:  # numba: "cannot cache function …: no locator available"
-        return numba.njit(parallel=True, nogil=True)(function)
+# A query's columns are also marked in a bit filter of this many 64-bit words (16 KB, in
+# the core's first-level cache): most of a candidate's terms are not the query's, and
+# testing a bit is much cheaper than reading the query's dense row, which at millions of
+# columns is tens of MB and misses every cache (100k realistic articles' re-scoring:
+# 6.3 → 3.9 s).
+FILTER_WORDS = 2048
 
 
-@_compiled
+@numba.njit(inline="always")
+def _slot(column: int) -> tuple[int, np.uint64]:
+    """A column's word and bit in the query filter."""
+    return (column >> 6) & (FILTER_WORDS - 1), np.uint64(1) << np.uint64(column & 63)
+
+
+@compiled
 def _dots(
     indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, width: int,
     queries: np.ndarray, weights: np.ndarray, normalise: bool, cols: np.ndarray, threads: int,
@@ -39,12 +41,15 @@ def _dots(
     per = (n + threads - 1) // threads
     for part in numba.prange(threads):
         scratch = np.zeros(width, dtype=np.float64)
+        bits = np.zeros(FILTER_WORDS, dtype=np.uint64)
         for q in range(part * per, min(n, (part + 1) * per)):
             for m in range(queries.shape[1]):
                 row = queries[q, m]
                 if row >= 0:
                     for k in range(indptr[row], indptr[row + 1]):
                         scratch[indices[k]] += weights[q, m] * data[k]
+                        word, bit = _slot(indices[k])
+                        bits[word] |= bit
             scale = 1.0
             if normalise:
                 # Each term once: a term's sum is negated once its square is counted.
@@ -68,13 +73,16 @@ def _dots(
                 if c >= 0:
                     acc = 0.0
                     for k in range(indptr[c], indptr[c + 1]):
-                        acc += scratch[indices[k]] * data[k]
+                        word, bit = _slot(indices[k])
+                        if bits[word] & bit:
+                            acc += scratch[indices[k]] * data[k]
                     out[q, j] = acc * scale
             for m in range(queries.shape[1]):
                 row = queries[q, m]
                 if row >= 0:
                     for k in range(indptr[row], indptr[row + 1]):
                         scratch[indices[k]] = 0.0
+                        bits[_slot(indices[k])[0]] = 0
     return out
 
 
@@ -100,7 +108,7 @@ def pair_dots(
     )  # fmt: skip
 
 
-@_compiled
+@compiled
 def _shared(
     indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, width: int, rows: np.ndarray,
     cols: np.ndarray, split: int, counts: np.ndarray, threads: int,
@@ -111,17 +119,23 @@ def _shared(
     per = (n + threads - 1) // threads
     for part in numba.prange(threads):
         scratch = np.zeros(width, dtype=np.float64)
+        bits = np.zeros(FILTER_WORDS, dtype=np.uint64)
         weight = np.zeros(counts[0] + counts[1], dtype=np.float64)
         for q in range(part * per, min(n, (part + 1) * per)):
             row = rows[q]
             for e in range(indptr[row], indptr[row + 1]):
                 scratch[indices[e]] = data[e]
+                word, bit = _slot(indices[e])
+                bits[word] |= bit
             for j in range(k):
                 c = cols[q, j]
                 if c < 0:
                     continue
                 weight[:] = 0.0
                 for e in range(indptr[c], indptr[c + 1]):
+                    word, bit = _slot(indices[e])
+                    if not bits[word] & bit:
+                        continue
                     product = scratch[indices[e]] * data[e]
                     if product <= 0:
                         continue
@@ -143,6 +157,7 @@ def _shared(
                     best[q, j, slot] = indices[e]
             for e in range(indptr[row], indptr[row + 1]):
                 scratch[indices[e]] = 0.0
+                bits[_slot(indices[e])[0]] = 0
     return sums, best
 
 
@@ -165,7 +180,7 @@ def shared_features(
     )  # fmt: skip
 
 
-@_compiled
+@compiled
 def _dense_dots(
     vectors: np.ndarray, rows: np.ndarray, cols: np.ndarray, threads: int
 ) -> np.ndarray:
