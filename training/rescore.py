@@ -152,9 +152,10 @@ def _stored_lists(text: sp.csr_matrix, rows: np.ndarray, depth: int) -> np.ndarr
     against the sample at once is a dense float and an int64 table of 3,000 × 20,000
     (about 700 MB)."""
     lists = np.empty((len(rows), depth), dtype=np.int64)
+    transposed = text.T.tocsr()  # once: each block's product would convert it again
     for start in range(0, len(rows), BLOCK):
         block = rows[start : start + BLOCK]
-        base = (text[block] @ text.T).toarray()
+        base = (text[block] @ transposed).toarray()
         base[np.arange(len(block)), block] = -np.inf
         lists[start : start + BLOCK] = _ranked(base, depth)
     return lists
