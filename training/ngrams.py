@@ -16,11 +16,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 
+import numba
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from relata.training.compiled import compiled
 from relata.training.tokens import Tokens
 
 ARTICLES = 20000  # articles counted together: bounds the temporary arrays
@@ -39,6 +42,34 @@ class Vocabulary:
     frequent: list[pd.Index]
     columns: list[np.ndarray]
     radix: int  # number of stems: the base n-gram codes are written in
+
+    @cached_property
+    def lookup(self) -> tuple[np.ndarray, ...]:
+        """The vocabulary as flat arrays for `_counts`: each word's index among the frequent
+        words (-1: none), then per longer length the frequent codes, where each prefix's codes
+        start (they are sorted, so a prefix's codes are one run), and every length's columns;
+        with the offsets of each length in those arrays."""
+        frequent = [index.to_numpy() for index in self.frequent]
+        words = np.full(self.radix, -1, dtype=np.int64)
+        words[frequent[0]] = np.arange(len(frequent[0]))
+        longer = frequent[1:]
+        bounds = [
+            np.searchsorted(codes, np.arange(len(prefix) + 1) * self.radix)
+            for prefix, codes in zip(frequent, longer, strict=False)
+        ]  # fmt: skip
+        code_at = np.cumsum([0, *map(len, longer)])
+        bound_at = np.cumsum([0, *map(len, bounds)])
+        column_at = np.cumsum([0, *map(len, self.columns)])
+
+        def flat(parts: list[np.ndarray], offsets: np.ndarray | None = None) -> np.ndarray:
+            if offsets is not None:
+                parts = [part + offset for part, offset in zip(parts, offsets, strict=False)]
+            return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)
+
+        return (
+            words, flat(longer), flat(bounds, code_at), bound_at, code_at,
+            flat(self.columns), column_at,
+        )  # fmt: skip
 
 
 def _find(frequent: pd.Index, code: np.ndarray) -> np.ndarray:
@@ -185,30 +216,86 @@ def fit_vocabulary(
     return Vocabulary([kept_terms[i] for i in order], df, frequent, columns, radix)
 
 
+@compiled
+def _counts(
+    ids: np.ndarray, starts: np.ndarray, radix: int, words: np.ndarray, codes: np.ndarray,
+    bounds: np.ndarray, bound_at: np.ndarray, code_at: np.ndarray, columns: np.ndarray,
+    column_at: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """(indptr, indices, data) of the counts of each segment's kept n-grams."""
+    n, length = len(starts) - 1, len(column_at) - 1
+    # Room for every n-gram each position may start; each segment's run is then sorted.
+    every = np.empty((starts[-1] - starts[0]) * length, dtype=np.int64)
+    found = np.zeros(n, dtype=np.int64)
+    distinct = np.zeros(n + 1, dtype=np.int64)
+    for a in numba.prange(n):
+        run = every[(starts[a] - starts[0]) * length : (starts[a + 1] - starts[0]) * length]
+        found[a] = _segment(ids, starts[a], starts[a + 1], radix, words, codes, bounds,
+                            bound_at, code_at, columns, column_at, length, run)  # fmt: skip
+        run = run[: found[a]]
+        run.sort()
+        kept = 0
+        for i in range(len(run)):
+            if i == 0 or run[i] != run[i - 1]:
+                kept += 1
+        distinct[a + 1] = kept
+    indptr = np.cumsum(distinct)
+    indices = np.empty(indptr[-1], dtype=np.int32)
+    data = np.zeros(indptr[-1], dtype=np.float32)
+    for a in numba.prange(n):
+        run = every[(starts[a] - starts[0]) * length : (starts[a + 1] - starts[0]) * length]
+        run, k = run[: found[a]], indptr[a] - 1
+        for i in range(len(run)):
+            if i == 0 or run[i] != run[i - 1]:
+                k += 1
+                indices[k] = run[i]
+            data[k] += 1
+    return indptr, indices, data
+
+
+@numba.njit(nogil=True, cache=True)
+def _segment(
+    ids: np.ndarray, start: int, end: int, radix: int, words: np.ndarray, codes: np.ndarray,
+    bounds: np.ndarray, bound_at: np.ndarray, code_at: np.ndarray, columns: np.ndarray,
+    column_at: np.ndarray, length: int, out: np.ndarray,
+) -> int:  # fmt: skip
+    """The columns of the kept n-grams starting in ids[start:end], written to `out` in
+    text order; how many."""
+    kept = 0
+    for position in range(start, end):
+        index = words[ids[position]] if ids[position] >= 0 else -1
+        level = 0
+        while index >= 0:
+            column = columns[column_at[level] + index]
+            if column >= 0:
+                out[kept] = column
+                kept += 1
+            level += 1
+            if level >= length or position + level >= end or ids[position + level] < 0:
+                break
+            # The n-gram one word longer: a binary search among its prefix's codes.
+            bound = bound_at[level - 1] + index
+            code = index * radix + ids[position + level]
+            low, high = bounds[bound], bounds[bound + 1]
+            while low < high:
+                middle = (low + high) // 2
+                if codes[middle] < code:
+                    low = middle + 1
+                else:
+                    high = middle
+            found = low < bounds[bound + 1] and codes[low] == code
+            index = low - code_at[level - 1] if found else -1
+    return kept
+
+
 def count_matrix(tokens: Tokens, field: str, vocabulary: Vocabulary) -> sp.csr_matrix:
-    """How often each kept term occurs in each article's `field` (float32 CSR)."""
-    width = len(vocabulary.terms)
-    blocks = []
-    for ids, room, article in _chunks(tokens, (field,)):
-        rows, cols = [], []
-        levels = _levels(ids, room, vocabulary.frequent, vocabulary.radix,
-                         len(vocabulary.frequent))  # fmt: skip
-        for (_, index), column in zip(levels, vocabulary.columns, strict=True):
-            if not len(column):  # no n-gram of this length was kept
-                continue
-            col = np.where(index >= 0, column[np.maximum(index, 0)], -1)
-            rows.append(article[col >= 0])
-            cols.append(col[col >= 0])
-        size = min(ARTICLES, tokens.n - len(blocks) * ARTICLES)
-        rows_, cols_ = np.concatenate(rows), np.concatenate(cols)
-        block = sp.csr_matrix(
-            (np.ones(len(rows_), dtype=np.float32), (rows_, cols_)), shape=(size, width)
-        )
-        block.sum_duplicates()
-        blocks.append(block)
-    if not blocks:
-        return sp.csr_matrix((tokens.n, width), dtype=np.float32)
-    return sp.vstack(blocks, format="csr", dtype=np.float32)
+    """How often each kept term occurs in each article's `field` (float32 CSR, indices
+    sorted)."""
+    ids, starts = tokens.field(field)
+    indptr, indices, data = _counts(ids, starts, vocabulary.radix, *vocabulary.lookup)
+    return sp.csr_matrix(
+        (data, indices, indptr), shape=(tokens.n, len(vocabulary.terms)), dtype=np.float32
+    )
 
 
 def smooth_idf(df: np.ndarray, n: int) -> np.ndarray:
