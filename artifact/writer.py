@@ -19,6 +19,7 @@ import numpy as np
 import orjson
 
 from relata.artifact import signing
+from relata.artifact.card_table import CardTable
 from relata.artifact.layout import (
     CARDS,
     CATEGORIES,
@@ -69,7 +70,7 @@ def write_model(
     write_vectorizer: Callable[[Path], None],
     index: np.ndarray,
     score: np.ndarray,
-    cards: list[dict[str, Any]],
+    cards: Sequence[dict[str, Any]],
     features: sp.spmatrix,
     feature_names: Iterable[bytes],
     why: Iterable[bytes],
@@ -91,7 +92,10 @@ def write_model(
         write_vectorizer(tmp)  # the vectoriser's own plain-data writer
         np.save(tmp / INDEX_FILE, np.ascontiguousarray(index, dtype=np.int32))
         np.save(tmp / SCORE_FILE, np.ascontiguousarray(score, dtype=np.float32))
-        write_packed(tmp, CARDS, map(orjson.dumps, cards))
+        # A card table is already JSON: written as it is.
+        write_packed(
+            tmp, CARDS, cards.packed if isinstance(cards, CardTable) else map(orjson.dumps, cards)
+        )
         slugs = [card["slug"] for card in cards]
         write_packed(tmp, SLUGS, (slug.encode() for slug in slugs))
         for name, values in columns(cards).items():
