@@ -33,17 +33,26 @@ def _share_matching(labels: np.ndarray, top: np.ndarray) -> float:
 
 def _tag_overlap(tags: sp.csr_matrix, top: np.ndarray) -> float | None:
     """Mean share of listed neighbours that share at least one tag with the row."""
-    tagged = np.asarray(tags.getnnz(axis=1) > 0)
-    if not tagged.any():
+    tagged = np.flatnonzero(tags.getnnz(axis=1) > 0)
+    if not len(tagged):
         return None
+    lists = top[tagged]
+    valid = lists >= 0
+    listed = valid.sum(axis=1)
     binary = (tags > 0).astype(np.float32).tocsr()
-    shares = []
-    for row in np.flatnonzero(tagged):
-        listed = top[row][top[row] >= 0]
-        if len(listed):
-            shared = binary[listed] @ binary[row].T
-            shares.append(float((shared.toarray().ravel() > 0).mean()))
-    return float(np.mean(shares)) if shares else None
+    own = binary[tagged]
+    shared = np.column_stack([
+        own.multiply(binary[np.maximum(column, 0)]).getnnz(axis=1) > 0 for column in lists.T
+    ]) & valid  # fmt: skip
+    shares = shared.sum(axis=1)[listed > 0] / listed[listed > 0]
+    return float(np.mean(shares)) if len(shares) else None
+
+
+def _with_duplicates(index: np.ndarray) -> int:
+    """Rows listing some neighbour twice."""
+    padding = -1 - np.arange(index.shape[1])  # distinct, so empty places are no repeats
+    ordered = np.sort(np.where(index >= 0, index, padding), axis=1)
+    return int((ordered[:, 1:] == ordered[:, :-1]).any(axis=1).sum())
 
 
 def evaluate(model: LoadedModel, features: tuple[sp.csr_matrix, list[str]]) -> dict[str, Any]:
@@ -59,7 +68,6 @@ def evaluate(model: LoadedModel, features: tuple[sp.csr_matrix, list[str]]) -> d
     labels = np.array([codes.get(c, -1) for c in categories])
     matrix, names = features
     tags = matrix[:, _tag_columns(names)] if len(names) else sp.csr_matrix((n, 0))
-    duplicates = sum(len(set(r[r >= 0])) != int((r >= 0).sum()) for r in index)
     best = score[:, 0][index[:, 0] >= 0]
     return {
         "version": model.version,
@@ -67,7 +75,7 @@ def evaluate(model: LoadedModel, features: tuple[sp.csr_matrix, list[str]]) -> d
         "coverage": float((index[:, SHOWN - 1] >= 0).mean()) if index.shape[1] >= SHOWN else 0.0,
         "empty": float((index[:, 0] < 0).mean()),
         "self_links": int((index == np.arange(n)[:, None]).sum()),
-        "duplicate_lists": int(duplicates),
+        "duplicate_lists": _with_duplicates(index),
         "hub_share": float(in_degree.max() / n) if n else 0.0,
         "hub": model.slugs[hub] if n else None,
         "top_score_percentiles": {
