@@ -64,6 +64,32 @@ def tag_analyzer(tags: list[str]) -> list[str]:
     return [tag.casefold() for tag in tags]
 
 
+class _FittedText(TfidfVectorizer):
+    """scikit-learn's text vectoriser fitted on a known vocabulary without building its
+    term → column dict until something transforms text. Training never does: at a
+    million articles that dict of ten million terms took about a GB and ten seconds
+    (scikit-learn's own `idf_` setter builds it, and a copy). The stored model holds the
+    terms, and loads as a plain `TfidfVectorizer` (see `vectorizer_state`)."""
+
+    def fix(self, terms: list[str], idf: np.ndarray) -> None:
+        """Fitted: `terms` in column order, their `idf`."""
+        self.terms_, self.fixed_vocabulary_, self._columns = terms, True, None
+        self._tfidf = TfidfTransformer(
+            norm=self.norm, use_idf=True, smooth_idf=self.smooth_idf,
+            sublinear_tf=self.sublinear_tf,
+        )  # fmt: skip
+        self._tfidf.idf_ = idf
+
+    @property
+    def vocabulary_(self) -> dict[str, int]:  # type: ignore[override]
+        if self._columns is None:
+            self._columns = {term: column for column, term in enumerate(self.terms_)}
+        return self._columns
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        return np.asarray(self.terms_, dtype=object)
+
+
 class _TextColumn(Sequence[str]):
     """A text column as the analysis reads it, a chunk of articles at a time ("" for a
     missing text): the whole column as Python strings would be another copy of the
@@ -132,7 +158,7 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
     def _text_vectorizer(self, n_docs: int, vocabulary: Vocabulary) -> TfidfVectorizer:
         """The fitted text part, as scikit-learn would have fitted it: what new articles
         go through (`transform`) and what the model stores."""
-        vectorizer = TfidfVectorizer(
+        vectorizer = _FittedText(
             analyzer=Analyzer(self.ngram_max),
             sublinear_tf=True,
             min_df=self.min_df_,
@@ -140,7 +166,7 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
             dtype=np.float32,
             vocabulary=vocabulary.terms,
         )
-        vectorizer.idf_ = smooth_idf(vocabulary.df, n_docs)
+        vectorizer.fix(vocabulary.terms, smooth_idf(vocabulary.df, n_docs))
         return vectorizer
 
     def _weights(self) -> dict[str, float]:
@@ -268,7 +294,7 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
 
     def _weighted(self, n: int, fields: dict[str, sp.spmatrix]) -> sp.csr_matrix:
         """Each field's TF-IDF normalised, weighted by its share, summed, normalised."""
-        width = len(self.text_vectorizer_.vocabulary_) if self.text_vectorizer_ else 0
+        width = self._text_width()
         total = sp.csr_matrix((n, width), dtype=np.float32)
         for name, field in fields.items():
             total = total + self.field_weights_[name] * normalize(field)
@@ -327,7 +353,7 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
         return self.combine(*self._fit(articles))
 
     def _text_width(self) -> int:
-        return len(self.text_vectorizer_.vocabulary_) if self.text_vectorizer_ else 0
+        return len(self.text_vectorizer_.idf_) if self.text_vectorizer_ else 0
 
     def transform(self, articles: pd.DataFrame) -> sp.csr_matrix:
         """Blended content vectors: dot products are weighted text cosine + shared tags."""
