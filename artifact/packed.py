@@ -33,8 +33,9 @@ def pack(items: Iterable[bytes]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def write_packed(folder: Path, name: str, items: Iterable[bytes]) -> tuple[str, str]:
-    """Save `items` as the table `name` in `folder`; the two file names."""
-    blob, offsets = pack(items)
+    """Save `items` as the table `name` in `folder` (a packed table as it is); the two file
+    names."""
+    blob, offsets = (items.blob, items.offsets) if isinstance(items, Packed) else pack(items)
     np.save(folder / blob_file(name), blob)
     np.save(folder / offsets_file(name), offsets)
     return blob_file(name), offsets_file(name)
@@ -58,6 +59,11 @@ class Packed(Sequence[bytes]):
     def blob(self) -> np.ndarray:
         """The array the strings are read from (a view of a memory map once loaded)."""
         return self._blob.obj  # type: ignore[return-value]
+
+    @property
+    def offsets(self) -> np.ndarray:
+        """Where each string starts, and the end (int64)."""
+        return self._starts.obj  # type: ignore[return-value]
 
     @overload
     def __getitem__(self, i: int) -> bytes: ...

@@ -56,11 +56,12 @@ def _write_json(path: Path, value: Any) -> None:
 def columns(cards: Sequence[dict[str, Any]]) -> dict[str, list[str]]:
     """The packed columns of a card table (see `layout.COLUMNS`): what filters and the
     ingest overlay read per row without decoding a card."""
-    return {
-        CATEGORIES: [(card["category"] or "").casefold() for card in cards],
-        LANGUAGES: [card["language"] or "" for card in cards],
-        PUBLISHED: [card["published_at"] or "" for card in cards],
-    }
+    categories, languages, published = [], [], []
+    for card in cards:  # once: a card table decodes every card it yields
+        categories.append((card["category"] or "").casefold())
+        languages.append(card["language"] or "")
+        published.append(card["published_at"] or "")
+    return {CATEGORIES: categories, LANGUAGES: languages, PUBLISHED: published}
 
 
 def write_model(

@@ -12,11 +12,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from benchmarks.synthetic import write_synthetic_archive
 from relata import artifact
 from relata.artifact import registry
+from relata.training.evaluate import _tag_overlap, _with_duplicates
 from relata.training.gates import check_gates
 from relata.training.settings import TrainSettings
 from tests.conftest import ROOT, cli, invoke, train_cli
@@ -207,3 +210,13 @@ def test_the_quality_gate_compares_one_proxy_on_both_models() -> None:
     gates = check_gates(candidate, live, {"changed_share": 0.1}, TrainSettings())
     quality = next(gate for gate in gates if gate.name == "quality")
     assert quality.passed and quality.value == 0.60
+
+
+def test_lists_with_a_repeat_and_shared_tags_are_counted() -> None:
+    index = np.array([[1, 2, 1, -1], [0, 2, -1, -1], [3, 3, 0, 1], [-1, -1, -1, -1]])
+    assert _with_duplicates(index) == 2  # rows 0 and 2; empty places never repeat
+    tags = sp.csr_matrix(np.array([[1, 0], [1, 1], [0, 1], [0, 0]], dtype=np.float32))
+    # row 0 shares a tag with 1 of its (1, 2); row 1 with 1 of (0, 3); row 2 with 1 of
+    # (3, 3, 0, 1); row 3 has no tag and does not count
+    top = np.array([[1, 2, -1, -1], [0, 3, -1, -1], [3, 3, 0, 1], [0, 1, 2, -1]])
+    assert _tag_overlap(tags, top) == pytest.approx((1 / 2 + 1 / 2 + 1 / 4) / 3)

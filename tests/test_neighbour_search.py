@@ -9,8 +9,14 @@ import scipy.sparse as sp
 from sklearn.preprocessing import normalize
 
 from relata.training.hygiene import cap_hubs, diversify
-from relata.training.neighbours import pair_signals, rank_block, rank_neighbours, search_index
-from relata.training.pair_products import dense_pair_dots, pair_dots
+from relata.training.neighbours import (
+    _ranked,
+    pair_signals,
+    rank_block,
+    rank_neighbours,
+    search_index,
+)
+from relata.training.pair_products import dense_pair_dots, pair_dots, shared_features
 from relata.training.settings import TrainSettings
 
 
@@ -158,25 +164,51 @@ def test_diversify_moves_a_near_copy_of_an_earlier_pick_down(
     assert sorted(score[0].tolist(), reverse=True) == score[0].tolist() or balance < 1
 
 
-def test_pair_products_are_the_dot_products_of_the_given_pairs() -> None:
+# 300,000 columns: wider than FILTER_ABOVE, so candidates' terms go through the query's
+# bit filter (and two columns 131,072 apart share a filter bit).
+@pytest.mark.parametrize("width", [80, 300_000])
+def test_pair_products_are_the_dot_products_of_the_given_pairs(width: int) -> None:
     rng = np.random.default_rng(5)
-    matrix = normalize(sp.random(300, 80, density=0.1, random_state=rng, format="csr"))
-    dense = matrix.toarray()
+    matrix = normalize(sp.random(300, width, density=8 / width, random_state=rng, format="csr"))
+    if width > 80:  # column 7's entries again in a column with the same filter bit
+        seven = matrix[:, [7]].tocoo()
+        twin = np.full(seven.nnz, 131_072 + 7)
+        matrix = normalize(matrix + sp.csr_matrix((seven.data, (seven.row, twin)), matrix.shape))
+    products = (matrix @ matrix.T).toarray()
     rows = np.array([4, 17, 250])
     cols = rng.integers(-1, 300, size=(3, 40))  # -1: no pair, scores 0
     plain = pair_dots(matrix, rows, cols, threads=2)
-    expected = np.where(cols >= 0, np.einsum("ij,ikj->ik", dense[rows], dense[cols]), 0)
+    expected = np.where(cols >= 0, np.take_along_axis(products[rows], np.maximum(cols, 0), 1), 0)
     np.testing.assert_allclose(plain, expected, atol=1e-12)
+    sums, _ = shared_features(matrix, rows, cols, width // 2, (2, 4), threads=2)
+    np.testing.assert_allclose(sums.sum(axis=2), expected, atol=1e-12)
     # A query that is a weighted sum of rows (one missing: -1), unit-normalised.
     queries = np.array([[4, 9, -1], [17, 17, 3], [250, -1, -1]])
     weights = np.array([[1.0, 0.5, 0.5], [1.0, 0.2, 0.2], [1.0, 0.3, 0.3]])
-    summed = np.einsum("ij,ijk->ik", np.where(queries >= 0, weights, 0), dense[queries])
-    summed /= np.linalg.norm(summed, axis=1, keepdims=True)
+    mix = sp.csr_matrix(
+        (weights[queries >= 0], (np.nonzero(queries >= 0)[0], queries[queries >= 0])),
+        shape=(3, 300),
+    )
+    summed = (normalize(mix @ matrix) @ matrix.T).toarray()
     expanded = pair_dots(matrix, queries, cols, weights=weights, normalise=True)
-    expected = np.where(cols >= 0, np.einsum("ij,ikj->ik", summed, dense[cols]), 0)
+    expected = np.where(cols >= 0, np.take_along_axis(summed, np.maximum(cols, 0), 1), 0)
     np.testing.assert_allclose(expanded, expected, atol=1e-12)
     # Dense vectors (LSA's): the same pairs.
     concepts = rng.normal(size=(300, 16)).astype(np.float32)
     wide = concepts.astype(np.float64)  # the sums are in float64
     expected = np.where(cols >= 0, np.einsum("ij,ikj->ik", wide[rows], wide[cols]), 0)
     np.testing.assert_allclose(dense_pair_dots(concepts, rows, cols, 2), expected, atol=1e-12)
+
+
+def test_a_pool_is_ranked_by_score_then_tie_order_then_place() -> None:
+    """The compiled ranking is numpy's lexsort cut to the best `count`: ties by the
+    articles' order, an empty place (-1) after every article, then by place."""
+    rng = np.random.default_rng(3)
+    keys = np.round(rng.random((200, 30)), 1)  # many ties
+    keys[rng.random(keys.shape) < 0.2] = -np.inf
+    cols = rng.integers(-1, 40, keys.shape)
+    order = rng.permutation(40)
+    tie = np.where(cols >= 0, order[cols], np.iinfo(np.int64).max)
+    for count in (1, 10, 30):
+        expected = np.lexsort((tie, -keys), axis=-1)[:, :count]
+        assert np.array_equal(_ranked(keys, cols, order, count), expected)

@@ -136,18 +136,20 @@ def _held_out_sums(
         best = np.empty(top, dtype=np.float64)
         where = np.empty(top, dtype=np.int64)
         i = 0
+        content = np.empty(k, dtype=np.float64)
         for t in tag_scales:
             for c in category_scales:
+                for j in range(k):
+                    # rounded as numpy rounds text + t * tag + c * category
+                    content[j] = text[q, j] + np.float32(t) * tag[q, j]
+                    content[j] = content[j] + np.float32(c) * category[q, j]
                 for r in recency_weights:
                     for h in range(grid[3]):
                         found = 0
                         for j in range(k):
                             if excluded[q, j]:
                                 continue
-                            # rounded as numpy rounds text + t * tag + c * category
-                            content = text[q, j] + np.float32(t) * tag[q, j]
-                            content = content + np.float32(c) * category[q, j]
-                            score = content * ((1 - r) + r * decays[h, q, j])
+                            score = content[j] * ((1 - r) + r * decays[h, q, j])
                             if found < top:
                                 slot = found
                                 found += 1

@@ -50,8 +50,9 @@ def _tag_overlap(tags: sp.csr_matrix, top: np.ndarray) -> float | None:
 
 def _with_duplicates(index: np.ndarray) -> int:
     """Rows listing some neighbour twice."""
-    padding = -1 - np.arange(index.shape[1])  # distinct, so empty places are no repeats
-    ordered = np.sort(np.where(index >= 0, index, padding), axis=1)
+    padding = (-1 - np.arange(index.shape[1])).astype(index.dtype)  # empty places differ
+    ordered = np.where(index >= 0, index, padding)
+    ordered.sort(axis=1)
     return int((ordered[:, 1:] == ordered[:, :-1]).any(axis=1).sum())
 
 

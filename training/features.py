@@ -71,9 +71,14 @@ class _FittedText(TfidfVectorizer):
     (scikit-learn's own `idf_` setter builds it, and a copy). The stored model holds the
     terms, and loads as a plain `TfidfVectorizer` (see `vectorizer_state`)."""
 
+    _columns: dict[str, int] | None = None
+
     def fix(self, terms: list[str], idf: np.ndarray) -> None:
         """Fitted: `terms` in column order, their `idf`."""
+        if len(terms) != len(idf):
+            raise ValueError(f"{len(terms)} terms but {len(idf)} idf values")
         self.terms_, self.fixed_vocabulary_, self._columns = terms, True, None
+        # Where scikit-learn's `idf_` setter puts it, after building the dict.
         self._tfidf = TfidfTransformer(
             norm=self.norm, use_idf=True, smooth_idf=self.smooth_idf,
             sublinear_tf=self.sublinear_tf,
@@ -85,6 +90,11 @@ class _FittedText(TfidfVectorizer):
         if self._columns is None:
             self._columns = {term: column for column, term in enumerate(self.terms_)}
         return self._columns
+
+    @vocabulary_.setter
+    def vocabulary_(self, columns: dict[str, int]) -> None:  # scikit-learn's own fit
+        self._columns = columns
+        self.terms_ = sorted(columns, key=columns.__getitem__)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         return np.asarray(self.terms_, dtype=object)
@@ -258,11 +268,11 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
         tokens = tokens.renumbered(self.stems_)
         weigh = TfidfTransformer(sublinear_tf=True)
         weigh.idf_ = self.text_vectorizer_.idf_
-        blocks = []
+        tables, blocks = self.codes_.count_tables(), []
         for start in range(0, tokens.n, MATRIX_ARTICLES):
             part = tokens.rows(np.arange(start, min(tokens.n, start + MATRIX_ARTICLES)))
             fields = {
-                name: weigh.transform(count_matrix(part, name, self.codes_))
+                name: weigh.transform(count_matrix(part, name, self.codes_, tables))
                 for name in self.field_weights_
             }  # fmt: skip
             blocks.append(self._weighted(part.n, fields))

@@ -196,6 +196,8 @@ def _top(keys: np.ndarray, cols: np.ndarray, order: np.ndarray, count: int) -> n
     n, width = keys.shape
     top = np.empty((n, count), dtype=np.int64)
     last = np.iinfo(np.int64).max
+    if count == 0:
+        return top
     for r in numba.prange(n):
         kept = 0
         best_key = np.empty(count, dtype=np.float64)

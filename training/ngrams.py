@@ -16,14 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cached_property
 
 import numba
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from relata.training.compiled import compiled
+from relata.training.compiled import compiled, compiled_serial
 from relata.training.tokens import Tokens
 
 ARTICLES = 20000  # articles counted together: bounds the temporary arrays
@@ -43,9 +42,8 @@ class Vocabulary:
     columns: list[np.ndarray]
     radix: int  # number of stems: the base n-gram codes are written in
 
-    @cached_property
-    def lookup(self) -> tuple[np.ndarray, ...]:
-        """The vocabulary as flat arrays for `_counts`: each word's index among the frequent
+    def count_tables(self) -> tuple[np.ndarray, ...]:
+        """The vocabulary as flat arrays for `count_matrix`: each word's index among the frequent
         words (-1: none), then per longer length the frequent codes, where each prefix's codes
         start (they are sorted, so a prefix's codes are one run), and every length's columns;
         with the offsets of each length in those arrays."""
@@ -253,7 +251,7 @@ def _counts(
     return indptr, indices, data
 
 
-@numba.njit(nogil=True, cache=True)
+@compiled_serial
 def _segment(
     ids: np.ndarray, start: int, end: int, radix: int, words: np.ndarray, codes: np.ndarray,
     bounds: np.ndarray, bound_at: np.ndarray, code_at: np.ndarray, columns: np.ndarray,
@@ -288,11 +286,16 @@ def _segment(
     return kept
 
 
-def count_matrix(tokens: Tokens, field: str, vocabulary: Vocabulary) -> sp.csr_matrix:
+def count_matrix(
+    tokens: Tokens, field: str, vocabulary: Vocabulary, tables: tuple[np.ndarray, ...] = ()
+) -> sp.csr_matrix:
     """How often each kept term occurs in each article's `field` (float32 CSR, indices
-    sorted)."""
+    sorted). `tables`: `vocabulary.count_tables()`, made once by a caller counting many
+    chunks. Holds 8 bytes per token and n-gram length: count a chunk of articles at a
+    time."""
     ids, starts = tokens.field(field)
-    indptr, indices, data = _counts(ids, starts, vocabulary.radix, *vocabulary.lookup)
+    tables = tables or vocabulary.count_tables()
+    indptr, indices, data = _counts(ids, starts, vocabulary.radix, *tables)
     return sp.csr_matrix(
         (data, indices, indptr), shape=(tokens.n, len(vocabulary.terms)), dtype=np.float32
     )
