@@ -30,6 +30,7 @@ import scipy.sparse as sp
 from joblib import effective_n_jobs
 from sklearn.decomposition import TruncatedSVD
 from sklearn.preprocessing import normalize
+from sparse_dot_topn import sp_matmul_topn
 
 from relata.training import neighbours
 from relata.training.pair_products import dense_pair_dots, pair_dots
@@ -45,7 +46,6 @@ QUERIES = 3000  # calibration: articles whose held-out lists decide (fewer: gain
 LIST = 50  # calibration: a query's stored list, as training keeps (re-ordered, not widened)
 TOP = 10  # calibration: neighbours whose held-out similarity counts
 TOLERANCE = 0.0025  # a simpler choice within this share of the best one wins
-BLOCK = 200  # calibration: queries ranked against the sample together
 REORDER_ROWS = 8192  # articles re-scored together (bounds the score tables' memory)
 
 
@@ -146,18 +146,21 @@ def _ranked(score: np.ndarray, count: int) -> np.ndarray:
     return np.take_along_axis(best, np.argsort(-np.take_along_axis(score, best, 1), 1), 1)
 
 
-def _stored_lists(text: sp.csr_matrix, rows: np.ndarray, depth: int) -> np.ndarray:
+def _stored_lists(text: sp.csr_matrix, rows: np.ndarray, depth: int, threads: int) -> np.ndarray:
     """Each query's stored list by the sparse cosine: the `depth` best other rows of
-    `text` for each of `rows`, best first. A block of queries at a time: all of them
-    against the sample at once is a dense float and an int64 table of 3,000 × 20,000
-    (about 700 MB)."""
-    lists = np.empty((len(rows), depth), dtype=np.int64)
-    transposed = text.T.tocsr()  # once: each block's product would convert it again
-    for start in range(0, len(rows), BLOCK):
-        block = rows[start : start + BLOCK]
-        base = (text[block] @ transposed).toarray()
-        base[np.arange(len(block)), block] = -np.inf
-        lists[start : start + BLOCK] = _ranked(base, depth)
+    `text` for each of `rows`, best first (-1 past the rows it shares a term with).
+    sparse_dot_topn keeps only each row's best while multiplying, on `threads` threads:
+    a dense table of 3,000 × 20,000 scores was most of re-scoring's calibration."""
+    products = sp_matmul_topn(text[rows], text.T.tocsr(), top_n=depth + 1, n_threads=threads)
+    owners = np.repeat(np.arange(len(rows)), np.diff(products.indptr))
+    mine = products.indices != rows[owners]  # never the query itself
+    owners, cols, scores = owners[mine], products.indices[mine], products.data[mine]
+    order = np.lexsort((cols, -scores, owners))  # per query: best first, ties by row
+    owners, cols = owners[order], cols[order]
+    slot = np.arange(len(owners)) - np.searchsorted(owners, owners)
+    lists = np.full((len(rows), depth), -1, dtype=np.int64)
+    keep = slot < depth
+    lists[owners[keep], slot[keep]] = cols[keep]
     return lists
 
 
@@ -179,10 +182,10 @@ def calibrate(
         a, b = combos[0] if len(combos) == 1 else (0.0, 0.0)
         method = "given" if len(combos) == 1 else "too small"
         return Rescoring(a, b, {"method": method, "lsa_weight": a, "feedback_weight": b})
-    lists = _stored_lists(first, rows, depth)
+    threads = effective_n_jobs(settings.n_jobs)
+    lists = _stored_lists(first, rows, depth, threads)
     concept = concepts(first, seed)
     # The text score is linear in the LSA weight: each query expansion is scored once.
-    threads = effective_n_jobs(settings.n_jobs)
     dots = {b: feedback_dots(first, rows, lists, b, threads) for b in feedback_grid}
     lsa_dots = dense_pair_dots(concept, rows, lists, threads) if concept.shape[1] else 0.0
     per_query = np.zeros((len(combos), len(rows)))
