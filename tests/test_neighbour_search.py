@@ -8,9 +8,12 @@ import pytest
 import scipy.sparse as sp
 from sklearn.preprocessing import normalize
 
+from relata.training import neighbours as neighbours_module
 from relata.training.hygiene import cap_hubs, diversify
 from relata.training.neighbours import (
     _ranked,
+    _recall,
+    choose_cut,
     pair_signals,
     rank_block,
     rank_neighbours,
@@ -75,22 +78,9 @@ def test_neighbours_rank_by_score_then_newer_then_slug(
 
 
 def test_pruned_search_finds_what_the_exact_search_finds() -> None:
-    # 400 articles in 20 subjects: five of their subject's 15 words each, weighing most,
-    # and six of 30 common words (each in ~80 articles), which the search leaves out of
-    # its candidate search and adds to each candidate's score.
-    rng = np.random.default_rng(7)
-    entries = [
-        (article, term, weight)
-        for article in range(400)
-        for term, weight in zip(
-            [*30 + 15 * (article % 20) + rng.choice(15, 5, replace=False),
-             *rng.choice(30, 6, replace=False)],
-            [*rng.uniform(1, 2, 5), *rng.uniform(0.2, 0.5, 6)],
-            strict=True,
-        )
-    ]  # fmt: skip
-    rows, terms, weights = zip(*entries, strict=True)
-    matrix = normalize(sp.csr_matrix((weights, (rows, terms)), shape=(400, 330))).tocsr()
+    # The common words are left out of the candidate search and added to each
+    # candidate's score.
+    matrix = _subjects_and_common_words()
     signals = pair_signals(_articles(400))
     pruned = _settings(neighbours=10, candidates=20, search_pool=60, search_common_df=50)
     assert search_index(matrix, 50).common.shape[1] == 30  # the common words, left out
@@ -212,3 +202,40 @@ def test_a_pool_is_ranked_by_score_then_tie_order_then_place() -> None:
     for count in (1, 10, 30):
         expected = np.lexsort((tie, -keys), axis=-1)[:, :count]
         assert np.array_equal(_ranked(keys, cols, order, count), expected)
+
+
+def _subjects_and_common_words() -> sp.csr_matrix:
+    """400 articles in 20 subjects: five of their subject's 15 words each (in about 7
+    articles each), weighing most, and six of 30 common words (in about 80 each)."""
+    rng = np.random.default_rng(7)
+    entries = [
+        (article, term, weight)
+        for article in range(400)
+        for term, weight in zip(
+            [*30 + 15 * (article % 20) + rng.choice(15, 5, replace=False),
+             *rng.choice(30, 6, replace=False)],
+            [*rng.uniform(1, 2, 5), *rng.uniform(0.2, 0.5, 6)],
+            strict=True,
+        )
+    ]  # fmt: skip
+    rows, terms, weights = zip(*entries, strict=True)
+    return normalize(sp.csr_matrix((weights, (rows, terms)), shape=(400, 330))).tocsr()
+
+
+def test_the_cut_goes_down_only_while_recall_holds(monkeypatch: pytest.MonkeyPatch) -> None:
+    matrix, signals = _subjects_and_common_words(), pair_signals(_articles(400))
+    chosen = {"neighbours": 10, "candidates": 20, "search_pool": 20, "search_common_df": 12}
+    # 0: the cut as set.
+    index, cut = choose_cut(matrix, signals, _settings(**chosen, search_recall_target=0))
+    assert cut == 12 and index.common.shape[1] == search_index(matrix, 12).common.shape[1]
+    # The lowest step whose measured recall holds, with its own index.
+    index, cut = choose_cut(matrix, signals, _settings(**chosen))
+    truth, _ = rank_block(matrix, np.arange(400), signals, _settings(**chosen), exact=True)
+    found, _ = rank_block(matrix, np.arange(400), signals, _settings(**chosen), index=index)
+    assert cut == 4 and index.common.shape[1] == search_index(matrix, 4).common.shape[1]
+    assert _recall(truth, found) >= 0.99
+    # Recall falling below the target at the second step: the first step's cut, rebuilt.
+    measured = iter([0.995, 0.98, 1.0])
+    monkeypatch.setattr(neighbours_module, "_recall", lambda truth, found: next(measured))
+    index, cut = choose_cut(matrix, signals, _settings(**chosen))
+    assert cut == 8 and index.common.shape[1] == search_index(matrix, 8).common.shape[1]

@@ -18,6 +18,7 @@ import numpy as np
 import orjson
 import pandas as pd
 import scipy.sparse as sp
+from joblib import effective_n_jobs
 
 from relata import artifact
 from relata.artifact import registry
@@ -37,6 +38,7 @@ from relata.training.neighbours import (
     Neighbours,
     PairSignals,
     category_names,
+    choose_cut,
     pair_signals,
     publication_days,
     rank_neighbours,
@@ -275,7 +277,12 @@ def build_version(
     archive.articles = articles = archive.articles[list(LATER_COLUMNS)]
     mark = lap("features", mark)
     signals = pair_signals(articles, features.category_bonus)
-    neighbours = rank_neighbours(matrix, signals, settings, progress("neighbours", len(articles)))
+    index, cut = choose_cut(matrix, signals, settings, effective_n_jobs(settings.n_jobs))
+    settings = dataclasses.replace(settings, search_common_df=cut)  # the cut searched with
+    neighbours = rank_neighbours(
+        matrix, signals, settings, progress("neighbours", len(articles)), index
+    )
+    del index  # the posting lists: 2 GB at a million articles
     mark = lap("neighbours", mark)
     recall = search_recall(matrix, neighbours.index, signals, settings, settings.recall_sample)
     mark = lap("recall", mark)
@@ -300,6 +307,7 @@ def build_version(
     # packed table of them rather than millions of strings (180 MB at 100k articles).
     names = pack(map(orjson.dumps, names))
     figures["search_recall_at_10"] = recall
+    figures["search_common_df_used"] = cut
     mark = lap("evaluate", mark)
     why = explain_table(matrix, features.text.shape[1], index, signals, settings)
     model = artifact.write_model(

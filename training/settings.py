@@ -104,6 +104,12 @@ class TrainSettings:
     search_pool: int = _setting(
         300, "Neighbour search: candidates per article whose exact scores are computed."
     )
+    search_recall_target: float = _setting(
+        0.99,
+        "Neighbour search: lower cuts (2/3, 1/2, 1/3 of search_common_df) are used while "
+        "recall@10 against the exact search, on recall_sample articles, stays at least "
+        "this (0: search_common_df as set).",
+    )
     recall_sample: int = _setting(
         500, "Articles whose pruned neighbours are checked against an exact search (recall@10)."
     )
@@ -254,6 +260,7 @@ RANGES: dict[str, Range | frozenset[Any]] = {
     "candidates": COUNT,
     "search_common_df": COUNT,
     "search_pool": COUNT,
+    "search_recall_target": SHARE,
     "recall_sample": SIZE,
     "duplicate_threshold": Range(0, 1.01, low_open=True),
     "diversity": SHARE,
