@@ -346,10 +346,9 @@ def choose_cut(
     The sample is not the one the recall step reports on (`seed`), so the figure in the
     manifest is not the one the choice was made on. One index is held at a time."""
     cut = s.search_common_df
-    index = search_index(matrix, cut)
-    if not s.search_recall_target or not s.recall_sample or index.exact:
-        return index, cut
-    del index
+    df = np.bincount(matrix.indices, minlength=matrix.shape[1])
+    if not s.search_recall_target or not s.recall_sample or df.max(initial=0) <= cut:
+        return search_index(matrix, cut), cut  # as set, or exact: nothing to choose
     rows = _sample(matrix.shape[0], s.recall_sample, seed)
     truth, _ = rank_block(matrix, rows, signals, s, exact=True, threads=threads)
     chosen = cut
