@@ -314,6 +314,12 @@ def _recall(truth: np.ndarray, found: np.ndarray, depth: int = 10) -> float:
     return 1.0 if total == 0 else hits / total
 
 
+def _leaves_out(matrix: sp.csr_matrix, cut: float) -> bool:
+    """True when some term is in more than `cut` articles: a search with that cut is not
+    the exact one."""
+    return bool(np.bincount(matrix.indices, minlength=matrix.shape[1]).max(initial=0) > cut)
+
+
 def _sample(n: int, size: int, seed: int) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).permutation(n)[:size])
 
@@ -324,8 +330,7 @@ def search_recall(
 ) -> float | None:  # fmt: skip
     """Share of the exact top-`depth` neighbours that `found` (the searched table) holds,
     over a random sample of rows; None when no term was left out of the search."""
-    df = np.bincount(matrix.indices, minlength=matrix.shape[1])
-    if not sample or df.max(initial=0) <= s.search_common_df:
+    if not sample or not _leaves_out(matrix, s.search_common_df):
         return None
     rows = _sample(matrix.shape[0], sample, seed)
     truth, _ = rank_block(matrix.tocsr(), rows, signals, s, exact=True)
@@ -346,8 +351,7 @@ def choose_cut(
     The sample is not the one the recall step reports on (`seed`), so the figure in the
     manifest is not the one the choice was made on. One index is held at a time."""
     cut = s.search_common_df
-    df = np.bincount(matrix.indices, minlength=matrix.shape[1])
-    if not s.search_recall_target or not s.recall_sample or df.max(initial=0) <= cut:
+    if not s.search_recall_target or not s.recall_sample or not _leaves_out(matrix, cut):
         return search_index(matrix, cut), cut  # as set, or exact: nothing to choose
     rows = _sample(matrix.shape[0], s.recall_sample, seed)
     truth, _ = rank_block(matrix, rows, signals, s, exact=True, threads=threads)
