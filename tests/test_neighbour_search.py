@@ -222,20 +222,34 @@ def _subjects_and_common_words() -> sp.csr_matrix:
     return normalize(sp.csr_matrix((weights, (rows, terms)), shape=(400, 330))).tocsr()
 
 
-def test_the_cut_goes_down_only_while_recall_holds(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_lowest_cut_whose_recall_holds_is_chosen(monkeypatch: pytest.MonkeyPatch) -> None:
     matrix, signals = _subjects_and_common_words(), pair_signals(_articles(400))
     chosen = {"neighbours": 10, "candidates": 20, "search_pool": 20, "search_common_df": 12}
-    # 0: the cut as set.
-    index, cut = choose_cut(matrix, signals, _settings(**chosen, search_recall_target=0))
-    assert cut == 12 and index.common.shape[1] == search_index(matrix, 12).common.shape[1]
+    settings = _settings(**chosen)
+    truth, _ = rank_block(matrix, np.arange(400), signals, settings, exact=True)
+
+    def cut_of(index: object) -> int:
+        widths = {search_index(matrix, cut).common.shape[1]: cut for cut in (4, 6, 8, 12)}
+        return widths[index.common.shape[1]]
+
+    # 0: the cut as set, still checked against the exact search.
+    index, cut, check = choose_cut(matrix, signals, _settings(**chosen, search_recall_target=0))
+    assert cut == cut_of(index) == 12
+    found, _ = rank_block(matrix, np.arange(400), signals, settings, index=index)
+    assert check is not None
+    assert check.recall(found) == _recall(truth[check.rows], found[check.rows])
+    assert np.array_equal(check.truth, truth[check.rows])  # the exact lists, not the searched
     # The lowest step whose measured recall holds, with its own index.
-    index, cut = choose_cut(matrix, signals, _settings(**chosen))
-    truth, _ = rank_block(matrix, np.arange(400), signals, _settings(**chosen), exact=True)
-    found, _ = rank_block(matrix, np.arange(400), signals, _settings(**chosen), index=index)
-    assert cut == 4 and index.common.shape[1] == search_index(matrix, 4).common.shape[1]
-    assert _recall(truth, found) >= 0.99
-    # Recall falling below the target at the second step: the first step's cut, rebuilt.
-    measured = iter([0.995, 0.98, 1.0])
-    monkeypatch.setattr(neighbours_module, "_recall", lambda truth, found: next(measured))
-    index, cut = choose_cut(matrix, signals, _settings(**chosen))
-    assert cut == 8 and index.common.shape[1] == search_index(matrix, 8).common.shape[1]
+    index, cut, check = choose_cut(matrix, signals, settings)
+    found, _ = rank_block(matrix, np.arange(400), signals, settings, index=index)
+    assert cut == cut_of(index) == 4 and _recall(truth, found) >= 0.99
+    # Recall below the target at the lowest step: the next one up; below it everywhere:
+    # the cut as set.
+    for measured, expected in (([0.98, 0.995], 6), ([0.98, 0.98, 0.98], 12)):
+        answers = iter(measured)
+        monkeypatch.setattr(neighbours_module, "_recall", lambda *_, answers=answers: next(answers))
+        index, cut, _ = choose_cut(matrix, signals, settings)
+        assert cut == cut_of(index) == expected
+        assert next(answers, None) is None  # stopped at the first cut that held
+    # An exact search (no term above the cut) has nothing to check.
+    assert choose_cut(matrix, signals, _settings(**{**chosen, "search_common_df": 400}))[2] is None

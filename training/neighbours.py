@@ -8,7 +8,7 @@ make it grow with the square of the archive while adding little to any score. Te
 in more than `search_common_df` articles are therefore left out of it: it picks a pool of
 `search_pool` candidates by the other terms, and each candidate's score then gets the
 common terms' part exactly (a small block, products of given pairs). Pruning can drop a
-neighbour but never mis-score one; `search_recall` measures what it drops against the
+neighbour but never mis-score one; `choose_cut` measures what it drops against the
 exact search on a sample. The best `candidates` by content are re-scored with the pairwise
 signals (category, recency) and cut to the stored K. Blocks run one after another in this
 process, the products on their own threads; on a Dask cluster they are tasks.
@@ -36,7 +36,7 @@ from relata.training.settings import TrainSettings
 # machine and block size, and ties fall to the documented order (newer first, then slug).
 SCORE_DECIMALS = 6
 CROSS_LANGUAGE = 0.5  # an article in another language is kept, ranked lower
-CUT_STEPS = (2 / 3, 1 / 2, 1 / 3)  # lower cuts `choose_cut` tries, of `search_common_df`
+CUT_STEPS = (1 / 3, 1 / 2, 2 / 3)  # lower cuts `choose_cut` tries, of `search_common_df`
 
 
 @dataclass(frozen=True)
@@ -146,12 +146,15 @@ class SearchIndex:
         return self.common.shape[1] == 0
 
 
-def search_index(matrix: sp.csr_matrix, common_df: float) -> SearchIndex:
+def search_index(
+    matrix: sp.csr_matrix, common_df: float, postings: sp.csc_matrix | None = None
+) -> SearchIndex:
     """The search index of `matrix`, leaving out of the candidate search the terms found in
     more than `common_df` articles. Made from one column-major copy of the matrix (its
-    posting lists), pruned in place: at a million articles every other way of splitting
-    it held several copies of its 259 million entries at once."""
-    postings = matrix.tocsc()
+    posting lists; `postings` if given, which is spent), pruned in place: at a million
+    articles every other way of splitting it held several copies of its 259 million
+    entries at once."""
+    postings = matrix.tocsc() if postings is None else postings
     df = np.diff(postings.indptr)
     common = np.flatnonzero(df > common_df)
     lengths = df[common]
@@ -324,50 +327,56 @@ def _sample(n: int, size: int, seed: int) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).permutation(n)[:size])
 
 
-def search_recall(
-    matrix: sp.csr_matrix, found: np.ndarray, signals: PairSignals, s: TrainSettings,
-    sample: int, depth: int = 10, seed: int = 0,
-) -> float | None:  # fmt: skip
-    """Share of the exact top-`depth` neighbours that `found` (the searched table) holds,
-    over a random sample of rows; None when no term was left out of the search."""
-    if not sample or not _leaves_out(matrix, s.search_common_df):
-        return None
-    rows = _sample(matrix.shape[0], sample, seed)
-    truth, _ = rank_block(matrix.tocsr(), rows, signals, s, exact=True)
-    return _recall(truth, found[rows], depth)
+@dataclass(frozen=True)
+class RecallCheck:
+    """The exact top lists of a sample of articles, to measure a searched table against."""
+
+    rows: np.ndarray
+    truth: np.ndarray
+
+    def recall(self, found: np.ndarray, depth: int = 10) -> float:
+        """Share of the sample's exact top-`depth` neighbours that the table `found` holds."""
+        return _recall(self.truth, found[self.rows], depth)
 
 
 def choose_cut(
-    matrix: sp.csr_matrix, signals: PairSignals, s: TrainSettings, threads: int = 1,
-    seed: int = 1,
-) -> tuple[SearchIndex, int]:  # fmt: skip
-    """The search index to rank with, and its cut: `search_common_df`, or the lowest of
-    `CUT_STEPS` of it whose recall@10 against the exact search, on a sample of
-    `recall_sample` articles, stays at `search_recall_target` (0: the cut as set).
+    matrix: sp.csr_matrix, signals: PairSignals, s: TrainSettings, threads: int = 1
+) -> tuple[SearchIndex, int, RecallCheck | None]:
+    """The search index to rank with, its cut, and the check of the table it finds (None
+    when the search is exact, or `recall_sample` is 0). The cut is `search_common_df`, or
+    the lowest of `CUT_STEPS` of it whose recall@10 against the exact search, on a sample
+    of `recall_sample` articles, reaches `search_recall_target` (0: the cut as set).
 
     The cut that keeps recall depends on the archive: on 100k realistic articles a cut of
     2,000 finds 0.986 of the exact top ten, on a million 0.999 (a neighbour there shares
     more telling words), and each lower step makes the search's product much cheaper.
-    The sample is not the one the recall step reports on (`seed`), so the figure in the
-    manifest is not the one the choice was made on. One index is held at a time."""
+    Lowest first, because large archives, where the search costs most, keep the lowest.
+    One exact search serves the choice and the check, on different samples, so the figure
+    in the manifest is not the one the choice was made on. One index is held at a time."""
     cut = s.search_common_df
-    if not s.search_recall_target or not s.recall_sample or not _leaves_out(matrix, cut):
-        return search_index(matrix, cut), cut  # as set, or exact: nothing to choose
-    rows = _sample(matrix.shape[0], s.recall_sample, seed)
-    truth, _ = rank_block(matrix, rows, signals, s, exact=True, threads=threads)
-    chosen = cut
+    if not s.recall_sample or not _leaves_out(matrix, cut):
+        return search_index(matrix, cut), cut, None  # exact, or nothing to measure with
+    n = matrix.shape[0]
+    checked, chooser = _sample(n, s.recall_sample, 0), _sample(n, s.recall_sample, 1)
+    rows = np.union1d(checked, chooser)
+    postings = matrix.tocsc()  # the exact search's; then pruned for the first cut tried
+    exact = search_index(matrix, np.inf, postings)
+    truth, _ = rank_block(matrix, rows, signals, s, index=exact, threads=threads)
+    del exact
+    check = RecallCheck(checked, truth[np.searchsorted(rows, checked)])
+    if not s.search_recall_target:
+        return search_index(matrix, cut, postings), cut, check
+    truth = truth[np.searchsorted(rows, chooser)]
     for step in CUT_STEPS:
-        cut = max(1, round(s.search_common_df * step))
+        lower = max(1, round(cut * step))
         index = None  # the last one is freed before the next is built
-        index = search_index(matrix, cut)
-        found, _ = rank_block(matrix, rows, signals, s, index=index, threads=threads)
-        if _recall(truth, found) < s.search_recall_target:
-            break
-        chosen = cut
-    else:
-        return index, chosen  # the lowest cut kept recall: its index is at hand
+        index = search_index(matrix, lower, postings)
+        postings = None  # pruned: the next index needs a new copy
+        found, _ = rank_block(matrix, chooser, signals, s, index=index, threads=threads)
+        if _recall(truth, found) >= s.search_recall_target:
+            return index, lower, check
     index = None
-    return search_index(matrix, chosen), chosen
+    return search_index(matrix, cut), cut, check
 
 
 def _blocks(n: int, size: int) -> Iterator[tuple[int, int]]:

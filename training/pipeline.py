@@ -42,7 +42,6 @@ from relata.training.neighbours import (
     pair_signals,
     publication_days,
     rank_neighbours,
-    search_recall,
 )
 from relata.training.popularity import break_ties, decayed_clicks, popularity_by_row
 from relata.training.provenance import library_versions
@@ -277,15 +276,14 @@ def build_version(
     archive.articles = articles = archive.articles[list(LATER_COLUMNS)]
     mark = lap("features", mark)
     signals = pair_signals(articles, features.category_bonus)
-    index, cut = choose_cut(matrix, signals, settings, effective_n_jobs(settings.n_jobs))
+    index, cut, check = choose_cut(matrix, signals, settings, effective_n_jobs(settings.n_jobs))
     settings = dataclasses.replace(settings, search_common_df=cut)  # the cut searched with
     neighbours = rank_neighbours(
         matrix, signals, settings, progress("neighbours", len(articles)), index
     )
     del index  # the posting lists: 2 GB at a million articles
-    mark = lap("neighbours", mark)
-    recall = search_recall(matrix, neighbours.index, signals, settings, settings.recall_sample)
-    mark = lap("recall", mark)
+    recall = None if check is None else check.recall(neighbours.index)
+    mark = lap("neighbours", mark)  # with the choice of cut and the exact search on a sample
     neighbours = rescore.reorder(
         features.text, matrix, neighbours, signals, settings, features.rescoring
     )
