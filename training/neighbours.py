@@ -36,7 +36,7 @@ from relata.training.settings import TrainSettings
 # machine and block size, and ties fall to the documented order (newer first, then slug).
 SCORE_DECIMALS = 6
 CROSS_LANGUAGE = 0.5  # an article in another language is kept, ranked lower
-CUT_STEPS = (1 / 3, 1 / 2, 2 / 3)  # lower cuts `choose_cut` tries, of `search_common_df`
+CUT_STEPS = (1 / 6, 1 / 3, 1 / 2, 2 / 3)  # lower cuts `choose_cut` tries, of `search_common_df`
 
 
 @dataclass(frozen=True)
@@ -145,6 +145,67 @@ class SearchIndex:
         """True when no term was left out: the candidate search is the exact search."""
         return self.common.shape[1] == 0
 
+    def candidates(
+        self, matrix: sp.csr_matrix, rows: np.ndarray, width: int, threads: int
+    ) -> sp.csr_matrix:
+        """The candidate search's best `width` articles for each of `rows`, by the terms
+        not left out."""
+        return _products(matrix[rows], self.rare_t, rows, width, threads)
+
+    def by_common_terms(
+        self, matrix: sp.csr_matrix, rows: np.ndarray, width: int, threads: int
+    ) -> sp.csr_matrix:
+        """The best `width` articles for each of `rows` by the left-out terms alone."""
+        return _products(self.common[rows], self.common_t, rows, width, threads)
+
+    def content(
+        self, matrix: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray, searched: np.ndarray,
+        threads: int,
+    ) -> np.ndarray:  # fmt: skip
+        """Exact content scores of the candidates `cols` (-1: none) of `rows`, whose
+        searched terms' part is `searched`: the left-out terms' part added."""
+        return searched + pair_dots(self.common, rows, cols, threads=threads)
+
+
+@dataclass(frozen=True)
+class TrialIndex:
+    """What the search with `SearchIndex` of a cut finds, without making that index: the
+    exact search's posting lists, each query's left-out terms dropped from the query
+    instead of from the lists (the same products). For trying cuts on a sample of
+    articles: each trial costs a search of the sample, not a copy of the matrix."""
+
+    postings_t: sp.csr_matrix  # features × articles, every term
+    left_out: np.ndarray  # bool per feature
+
+    exact = False
+
+    def candidates(
+        self, matrix: sp.csr_matrix, rows: np.ndarray, width: int, threads: int
+    ) -> sp.csr_matrix:
+        return _products(_only(matrix[rows], ~self.left_out), self.postings_t, rows, width,
+                         threads)  # fmt: skip
+
+    def by_common_terms(
+        self, matrix: sp.csr_matrix, rows: np.ndarray, width: int, threads: int
+    ) -> sp.csr_matrix:
+        return _products(_only(matrix[rows], self.left_out), self.postings_t, rows, width,
+                         threads)  # fmt: skip
+
+    def content(
+        self, matrix: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray, searched: np.ndarray,
+        threads: int,
+    ) -> np.ndarray:  # fmt: skip
+        # Whole: the sample is small, and the left-out terms have no block of their own.
+        return np.where(cols >= 0, pair_dots(matrix, rows, cols, threads=threads), -np.inf)
+
+
+def _only(rows: sp.csr_matrix, terms: np.ndarray) -> sp.csr_matrix:
+    """`rows` with only the entries of the features where `terms` is True."""
+    kept = rows.copy()
+    kept.data[~terms[kept.indices]] = 0
+    kept.eliminate_zeros()
+    return kept
+
 
 def search_index(
     matrix: sp.csr_matrix, common_df: float, postings: sp.csc_matrix | None = None
@@ -247,14 +308,14 @@ def _products(
 
 
 def _everything_shared(
-    matrix: sp.csr_matrix, index: SearchIndex, rows: np.ndarray, found: np.ndarray,
+    matrix: sp.csr_matrix, index: SearchIndex | TrialIndex, rows: np.ndarray, found: np.ndarray,
     signals: PairSignals, width: int, threads: int,
 ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """Exact pools of articles `rows` whose candidate search found fewer than `width`
     articles (`found`: all of them, -1 padded): those plus the `width` best by common terms
     alone, which hold every article of the exact top `width` (one sharing only common
     terms scores its common part), cut to the best `found.shape[1]`."""
-    common = _products(index.common[rows], index.common_t, rows, width, threads)
+    common = index.by_common_terms(matrix, rows, width, threads)
     both = np.sort(np.hstack([found, _table(common, width)[0]]), axis=1)
     both[:, 1:][both[:, 1:] == both[:, :-1]] = -1
     content = np.where(both >= 0, pair_dots(matrix, rows, both, threads=threads), -np.inf)
@@ -264,7 +325,7 @@ def _everything_shared(
 
 def rank_block(
     matrix: sp.csr_matrix, rows: np.ndarray, signals: PairSignals, s: TrainSettings,
-    exact: bool = False, index: SearchIndex | None = None, threads: int = 1,
+    exact: bool = False, index: SearchIndex | TrialIndex | None = None, threads: int = 1,
 ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """Neighbour rows for the articles `rows` (one parallel task); `exact` leaves no term
     out of the candidate search. `index` is `search_index(matrix, …)`, made once by
@@ -272,13 +333,13 @@ def rank_block(
     if index is None:
         index = search_index(matrix, np.inf if exact else s.search_common_df)
     width = s.candidates if index.exact else s.search_pool
-    products = _products(matrix[rows], index.rare_t, rows, width, threads)
+    products = index.candidates(matrix, rows, width, threads)
     if index.exact:
         products.data = np.round(products.data.astype(np.float64), SCORE_DECIMALS)
     cols, content = _table(products, width)
     if not index.exact:
         # The candidates' exact scores: what the common terms add.
-        content += pair_dots(index.common, rows, cols, threads=threads)
+        content = index.content(matrix, rows, cols, content, threads)
         short = np.flatnonzero(np.diff(products.indptr) < width)
         if len(short):
             cols[short], content[short] = _everything_shared(
@@ -348,35 +409,34 @@ def choose_cut(
     of `recall_sample` articles, reaches `search_recall_target` (0: the cut as set).
 
     The cut that keeps recall depends on the archive: on 100k realistic articles a cut of
-    2,000 finds 0.986 of the exact top ten, on a million 0.999 (a neighbour there shares
-    more telling words), and each lower step makes the search's product much cheaper.
-    Lowest first, because large archives, where the search costs most, keep the lowest.
-    One exact search serves the choice and the check, on different samples, so the figure
-    in the manifest is not the one the choice was made on. One index is held at a time."""
+    2,000 finds 0.986 of the exact top ten, on a million 500 finds 0.991 (a neighbour there
+    shares more telling words), and each lower step makes the search's product much
+    cheaper. The cuts are tried on the exact search's posting lists (`TrialIndex`), and
+    one exact search serves the choice and the check, on different samples, so the figure
+    in the manifest is not the one the choice was made on. The matrix is copied once, to
+    those posting lists, which are then pruned into the index searched with."""
     cut = s.search_common_df
     if not s.recall_sample or not _leaves_out(matrix, cut):
         return search_index(matrix, cut), cut, None  # exact, or nothing to measure with
     n = matrix.shape[0]
     checked, chooser = _sample(n, s.recall_sample, 0), _sample(n, s.recall_sample, 1)
     rows = np.union1d(checked, chooser)
-    postings = matrix.tocsc()  # the exact search's; then pruned for the first cut tried
+    postings = matrix.tocsc()
     exact = search_index(matrix, np.inf, postings)
     truth, _ = rank_block(matrix, rows, signals, s, index=exact, threads=threads)
-    del exact
     check = RecallCheck(checked, truth[np.searchsorted(rows, checked)])
-    if not s.search_recall_target:
-        return search_index(matrix, cut, postings), cut, check
     truth = truth[np.searchsorted(rows, chooser)]
-    for step in CUT_STEPS:
+    df = np.diff(postings.indptr)
+    chosen = cut
+    for step in CUT_STEPS if s.search_recall_target else ():
         lower = max(1, round(cut * step))
-        index = None  # the last one is freed before the next is built
-        index = search_index(matrix, lower, postings)
-        postings = None  # pruned: the next index needs a new copy
-        found, _ = rank_block(matrix, chooser, signals, s, index=index, threads=threads)
+        trial = TrialIndex(exact.rare_t, df > lower)
+        found, _ = rank_block(matrix, chooser, signals, s, index=trial, threads=threads)
         if _recall(truth, found) >= s.search_recall_target:
-            return index, lower, check
-    index = None
-    return search_index(matrix, cut), cut, check
+            chosen = lower
+            break
+    del exact
+    return search_index(matrix, chosen, postings), chosen, check
 
 
 def _blocks(n: int, size: int) -> Iterator[tuple[int, int]]:
