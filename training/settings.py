@@ -106,9 +106,9 @@ class TrainSettings:
     )
     search_recall_target: float = _setting(
         0.99,
-        "Neighbour search: lower cuts (2/3, 1/2, 1/3 of search_common_df) are used while "
-        "recall@10 against the exact search, on recall_sample articles, stays at least "
-        "this (0: search_common_df as set).",
+        "Neighbour search: the lowest of 1/6, 1/3, 1/2 and 2/3 of search_common_df whose "
+        "recall@10 against the exact search, on recall_sample articles, is at least this "
+        "is used (0: search_common_df as set).",
     )
     recall_sample: int = _setting(
         500, "Articles whose pruned neighbours are checked against an exact search (recall@10)."
