@@ -3,16 +3,20 @@ from __future__ import annotations
 import dataclasses
 import json
 import mmap
+import weakref
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from click.testing import CliRunner
 
 from relata import artifact
 from relata.artifact import registry
 from relata.cli.main import main
 from relata.training.gates import publish_gates
+from relata.training.set_aside import on_disk
 from relata.training.settings import RANGES, TrainSettings
 from relata.training.vectorizer_state import load_vectorizer
 from tests.conftest import train_cli
@@ -240,3 +244,17 @@ def test_the_publish_gates_catch_self_links_hubs_and_empty_lists() -> None:
     # A small archive: an article in hub_cap_min of its lists is what the hub cap allows.
     small = {**good, "articles": 18, "hub_share": 10 / 18}
     assert all(gate.passed for gate in publish_gates(small, s))
+
+
+def test_a_block_set_aside_is_freed_meanwhile_and_comes_back_the_same(tmp_path: Path) -> None:
+    block = sp.random(300, 200, density=0.05, format="csr", dtype=np.float32, random_state=1)
+    holder = SimpleNamespace(text=block.copy())
+    alive = weakref.ref(holder.text)
+    with on_disk(holder, "text", tmp_path):
+        assert holder.text is None and alive() is None  # its memory is free…
+        assert [p.name[:5] for p in tmp_path.iterdir()] == [".tmp-"]  # …it is on disk
+    back = holder.text
+    assert back.dtype == block.dtype and back.format == "csr"
+    assert np.array_equal(back.indptr, block.indptr) and np.array_equal(back.indices, block.indices)
+    assert np.array_equal(back.data, block.data)
+    assert not list(tmp_path.iterdir())  # nothing left behind

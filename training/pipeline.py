@@ -45,6 +45,7 @@ from relata.training.neighbours import (
 )
 from relata.training.popularity import break_ties, decayed_clicks, popularity_by_row
 from relata.training.provenance import library_versions
+from relata.training.set_aside import on_disk
 from relata.training.settings import TrainSettings
 from relata.training.vectorizer_state import dump_state
 
@@ -276,12 +277,15 @@ def build_version(
     archive.articles = articles = archive.articles[list(LATER_COLUMNS)]
     mark = lap("features", mark)
     signals = pair_signals(articles, features.category_bonus)
-    index, cut, check = choose_cut(matrix, signals, settings, effective_n_jobs(settings.n_jobs))
-    settings = dataclasses.replace(settings, search_common_df=cut)  # the cut searched with
-    neighbours = rank_neighbours(
-        matrix, signals, settings, progress("neighbours", len(articles)), index
-    )
-    del index  # the posting lists: 2 GB at a million articles
+    # The search holds the most memory of any step, and never reads the text block (the
+    # size of the matrix: 2 GB at a million articles), so that waits on disk meanwhile.
+    with on_disk(features, "text", models_dir):
+        index, cut, check = choose_cut(matrix, signals, settings, effective_n_jobs(settings.n_jobs))
+        settings = dataclasses.replace(settings, search_common_df=cut)  # the cut searched with
+        neighbours = rank_neighbours(
+            matrix, signals, settings, progress("neighbours", len(articles)), index
+        )
+        del index  # the posting lists: 2 GB at a million articles
     recall = None if check is None else check.recall(neighbours.index)
     mark = lap("neighbours", mark)  # with the choice of cut and the exact search on a sample
     neighbours = rescore.reorder(
