@@ -231,15 +231,20 @@ def test_the_lowest_cut_whose_recall_holds_is_chosen(monkeypatch: pytest.MonkeyP
 
     def cut_of(index: object) -> int:
         widths = {search_index(matrix, cut).common.shape[1]: cut for cut in (2, 4, 6, 8, 12)}
+        assert len(widths) == 5  # each cut leaves a different number of terms out
         return widths[index.common.shape[1]]
 
     # 0: the cut as set, still checked against the exact search.
     index, cut, check = choose_cut(matrix, signals, _settings(**chosen, search_recall_target=0))
     assert cut == cut_of(index) == 12
     found, _ = rank_block(matrix, np.arange(400), signals, settings, index=index)
-    assert check is not None
-    assert check.recall(found) == _recall(truth[check.rows], found[check.rows])
-    assert np.array_equal(check.truth, truth[check.rows])  # the exact lists, not the searched
+    assert check is not None and len(check.rows) == 400  # the sample is every article here
+    assert np.array_equal(check.truth, truth)  # the exact lists, not the searched
+    # A smaller sample: its own rows' exact lists, out of the search of both samples.
+    sampled = _settings(**chosen, search_recall_target=0, recall_sample=100, chunk_size=64)
+    check = choose_cut(matrix, signals, sampled)[2]
+    assert check is not None and len(check.rows) == 100
+    assert np.array_equal(check.truth, truth[check.rows])
     # The lowest step whose measured recall holds, with its own index.
     index, cut, check = choose_cut(matrix, signals, settings)
     found, _ = rank_block(matrix, np.arange(400), signals, settings, index=index)

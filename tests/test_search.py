@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +33,10 @@ def test_pruned_search_finds_the_exact_top_ten(tmp_path: Path) -> None:
 
     # Measured again here, independently of the figure training recorded.
     matrix, _ = artifact.load_features(folder)
-    settings = TrainSettings(**manifest["parameters"])  # the weights calibration chose
+    settings = dataclasses.replace(
+        TrainSettings(**manifest["parameters"]),  # the weights calibration chose
+        search_common_df=manifest["evaluation"]["search_common_df_used"],  # and the cut
+    )
     signals = pair_signals(
         load_archive((DEMO,), settings.max_bad_share).articles.reset_index(drop=True),
         manifest["calibration"]["category_bonus"],

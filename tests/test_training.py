@@ -258,3 +258,12 @@ def test_a_block_set_aside_is_freed_meanwhile_and_comes_back_the_same(tmp_path: 
     assert np.array_equal(back.indptr, block.indptr) and np.array_equal(back.indices, block.indices)
     assert np.array_equal(back.data, block.data)
     assert not list(tmp_path.iterdir())  # nothing left behind
+
+
+def test_a_block_that_cannot_go_to_disk_stays_in_memory(tmp_path: Path) -> None:
+    block = sp.random(30, 20, density=0.1, format="csr", random_state=2)
+    holder = SimpleNamespace(text=block)
+    (tmp_path / "models").write_text("a file where the folder would be")
+    with on_disk(holder, "text", tmp_path / "models"):
+        assert holder.text is block
+    assert holder.text is block

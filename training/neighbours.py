@@ -171,8 +171,9 @@ class SearchIndex:
 class TrialIndex:
     """What the search with `SearchIndex` of a cut finds, without making that index: the
     exact search's posting lists, each query's left-out terms dropped from the query
-    instead of from the lists (the same products). For trying cuts on a sample of
-    articles: each trial costs a search of the sample, not a copy of the matrix."""
+    instead of from the lists: the same pools, and scores within 1e-6 of its (a pair's
+    score is one sum here, two there). For trying cuts on a sample of articles: each
+    trial costs a search of the sample, not a copy of the matrix."""
 
     postings_t: sp.csr_matrix  # features × articles, every term
     left_out: np.ndarray  # bool per feature
@@ -329,7 +330,8 @@ def rank_block(
 ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """Neighbour rows for the articles `rows` (one parallel task); `exact` leaves no term
     out of the candidate search. `index` is `search_index(matrix, …)`, made once by
-    callers that rank many blocks; `threads`: the products' own threads."""
+    callers that rank many blocks, or a `TrialIndex`; `threads`: the products' own
+    threads."""
     if index is None:
         index = search_index(matrix, np.inf if exact else s.search_common_df)
     width = s.candidates if index.exact else s.search_pool
@@ -412,9 +414,10 @@ def choose_cut(
     2,000 finds 0.986 of the exact top ten, on a million 500 finds 0.991 (a neighbour there
     shares more telling words), and each lower step makes the search's product much
     cheaper. The cuts are tried on the exact search's posting lists (`TrialIndex`), and
-    one exact search serves the choice and the check, on different samples, so the figure
-    in the manifest is not the one the choice was made on. The matrix is copied once, to
-    those posting lists, which are then pruned into the index searched with."""
+    one exact search serves the choice and the check, on different samples (the same when
+    `recall_sample` covers the archive), so the figure in the manifest is not the one the
+    choice was made on. The matrix is copied once, to those posting lists, which are then
+    pruned in place into the index searched with."""
     cut = s.search_common_df
     if not s.recall_sample or not _leaves_out(matrix, cut):
         return search_index(matrix, cut), cut, None  # exact, or nothing to measure with
@@ -422,21 +425,35 @@ def choose_cut(
     checked, chooser = _sample(n, s.recall_sample, 0), _sample(n, s.recall_sample, 1)
     rows = np.union1d(checked, chooser)
     postings = matrix.tocsc()
-    exact = search_index(matrix, np.inf, postings)
-    truth, _ = rank_block(matrix, rows, signals, s, index=exact, threads=threads)
+    exact = search_index(matrix, np.inf, postings)  # its lists are views of `postings`
+    truth = np.vstack([
+        rank_block(matrix, rows[a:b], signals, s, index=exact, threads=threads)[0]
+        for a, b in _blocks(len(rows), s.chunk_size)
+    ])  # fmt: skip
     check = RecallCheck(checked, truth[np.searchsorted(rows, checked)])
-    truth = truth[np.searchsorted(rows, chooser)]
-    df = np.diff(postings.indptr)
-    chosen = cut
-    for step in CUT_STEPS if s.search_recall_target else ():
-        lower = max(1, round(cut * step))
-        trial = TrialIndex(exact.rare_t, df > lower)
-        found, _ = rank_block(matrix, chooser, signals, s, index=trial, threads=threads)
-        if _recall(truth, found) >= s.search_recall_target:
-            chosen = lower
-            break
+    if s.search_recall_target:
+        cut = _lowest_cut(matrix, exact.rare_t, chooser, truth[np.searchsorted(rows, chooser)],
+                          signals, s, threads)  # fmt: skip
+    # Pruning may copy the arrays it keeps: no view of the full ones may outlive this.
     del exact
-    return search_index(matrix, chosen, postings), chosen, check
+    return search_index(matrix, cut, postings), cut, check
+
+
+def _lowest_cut(
+    matrix: sp.csr_matrix, every_term: sp.csr_matrix, rows: np.ndarray, truth: np.ndarray,
+    signals: PairSignals, s: TrainSettings, threads: int,
+) -> int:  # fmt: skip
+    """The lowest of `CUT_STEPS` of `search_common_df` whose search finds, for the sample
+    `rows`, at least `search_recall_target` of their exact top ten `truth`; else the cut
+    as set. Tried on `every_term`, the exact search's posting lists."""
+    df = np.diff(every_term.indptr)
+    lower = sorted({max(1, round(s.search_common_df * step)) for step in CUT_STEPS})
+    for cut in (c for c in lower if c < s.search_common_df):
+        trial = TrialIndex(every_term, df > cut)
+        found, _ = rank_block(matrix, rows, signals, s, index=trial, threads=threads)
+        if _recall(truth, found) >= s.search_recall_target:
+            return cut
+    return s.search_common_df
 
 
 def _blocks(n: int, size: int) -> Iterator[tuple[int, int]]:

@@ -287,7 +287,9 @@ def build_version(
         )
         del index  # the posting lists: 2 GB at a million articles
     recall = None if check is None else check.recall(neighbours.index)
-    mark = lap("neighbours", mark)  # with the choice of cut and the exact search on a sample
+    # The step's time includes choosing the cut, the exact search of the samples, and
+    # writing the text block and reading it back.
+    mark = lap("neighbours", mark)
     neighbours = rescore.reorder(
         features.text, matrix, neighbours, signals, settings, features.rescoring
     )

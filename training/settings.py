@@ -111,7 +111,9 @@ class TrainSettings:
         "is used (0: search_common_df as set).",
     )
     recall_sample: int = _setting(
-        500, "Articles whose pruned neighbours are checked against an exact search (recall@10)."
+        500,
+        "Articles whose pruned neighbours are checked against an exact search (recall@10); "
+        "as many again choose the cut (0: no check, and search_common_df as set).",
     )
     duplicate_threshold: float = _setting(
         0.8,
