@@ -183,14 +183,22 @@ class TrialIndex:
     def candidates(
         self, matrix: sp.csr_matrix, rows: np.ndarray, width: int, threads: int
     ) -> sp.csr_matrix:
-        return _products(_only(matrix[rows], ~self.left_out), self.postings_t, rows, width,
-                         threads)  # fmt: skip
+        return self._by(~self.left_out, matrix, rows, width, threads)
 
     def by_common_terms(
         self, matrix: sp.csr_matrix, rows: np.ndarray, width: int, threads: int
     ) -> sp.csr_matrix:
-        return _products(_only(matrix[rows], self.left_out), self.postings_t, rows, width,
-                         threads)  # fmt: skip
+        return self._by(self.left_out, matrix, rows, width, threads)
+
+    def _by(
+        self, terms: np.ndarray, matrix: sp.csr_matrix, rows: np.ndarray, width: int,
+        threads: int,
+    ) -> sp.csr_matrix:  # fmt: skip
+        """The best `width` articles for each of `rows` by the features where `terms`."""
+        queries = matrix[rows]
+        queries.data[~terms[queries.indices]] = 0  # `matrix[rows]` is a copy
+        queries.eliminate_zeros()
+        return _products(queries, self.postings_t, rows, width, threads)
 
     def content(
         self, matrix: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray, searched: np.ndarray,
@@ -198,14 +206,6 @@ class TrialIndex:
     ) -> np.ndarray:  # fmt: skip
         # Whole: the sample is small, and the left-out terms have no block of their own.
         return np.where(cols >= 0, pair_dots(matrix, rows, cols, threads=threads), -np.inf)
-
-
-def _only(rows: sp.csr_matrix, terms: np.ndarray) -> sp.csr_matrix:
-    """`rows` with only the entries of the features where `terms` is True."""
-    kept = rows.copy()
-    kept.data[~terms[kept.indices]] = 0
-    kept.eliminate_zeros()
-    return kept
 
 
 def search_index(
