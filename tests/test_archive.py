@@ -105,3 +105,34 @@ def test_unpublished_rows_are_left_out_without_counting_as_errors(tmp_path: Path
     archive = load_archive([path], 0.01)
     assert archive.not_published == 1 and not archive.errors
     assert "mars-rover-lands" not in set(archive.articles["slug"])
+
+
+def test_a_big_file_read_in_pieces_on_two_processes_loads_as_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pieces end anywhere in the file, so a duplicate slug, a bad row or a draft may be
+    in another piece than the row it is measured against: errors, their line numbers,
+    the counts and the table must all be what one reading of the file gives."""
+    rows = [json.dumps({**GOOD, "slug": f"s{i}", "title": f"Story {i}"}) for i in range(40)]
+    rows[7] = json.dumps({**GOOD, "slug": "s3", "title": "Again"})  # s3 again, later
+    rows[25] = json.dumps({**GOOD, "slug": "s1", "status": "draft"})  # a draft duplicate
+    rows[31] = json.dumps({**GOOD, "slug": "a-draft", "status": "draft"})
+    rows[12], rows[33] = "{broken", ""  # a bad row and a blank line
+    rows[38] = json.dumps({**GOOD, "slug": "s2", "title": "Third time"})
+    path = tmp_path / "a.jsonl"
+    path.write_bytes(("\r\n".join(rows) + "\r\n").encode())  # CRLF: one line per record
+    whole = load_archive([path], 0.5, ingested=[{**GOOD, "slug": "s5"}], n_jobs=2)
+    monkeypatch.setattr("relata.training.archive.PIECE_BYTES", 300)
+    pieces = load_archive([path], 0.5, ingested=[{**GOOD, "slug": "s5"}], n_jobs=2)
+    assert [str(e) for e in pieces.errors] == [str(e) for e in whole.errors] == [
+        "a.jsonl:8: duplicate slug 's3' (first at a.jsonl:4)",
+        "a.jsonl:13: invalid JSON (Expecting property name enclosed in double quotes)",
+        "a.jsonl:26: duplicate slug 's1' (first at a.jsonl:2)",
+        "a.jsonl:39: duplicate slug 's2' (first at a.jsonl:3)",
+    ]
+    assert pieces.rows_read == whole.rows_read == 39
+    assert pieces.not_published == whole.not_published == 1
+    pd.testing.assert_frame_equal(pieces.articles, whole.articles)
+    slugs = list(pieces.articles["slug"])
+    assert slugs.count("s5") == 1 and slugs[-1] == "s5"  # the ingested one replaces it
+    assert "a-draft" not in slugs and len(slugs) == 40 - 6  # 6 lines lost a story each

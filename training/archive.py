@@ -10,19 +10,31 @@ import csv
 import ctypes
 import ctypes.util
 import hashlib
+import io
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+import joblib
 import pandas as pd
 import pyarrow as pa
 
+from relata.training.distributed import IDLE_WORKER_SECONDS
 from relata.training.records import validate_record
 
 MAX_CSV_FIELD = 1 << 30  # characters
+JSON_LINES = (".jsonl", ".ndjson", ".json")
+# JSON Lines files are read in pieces of about this many bytes, in parallel when there
+# are several: parsing and validating is the load's work. About 5,000 articles of real
+# length: small enough that two processes finish together (100k articles: 19.7 s in one
+# process, 12.4 s in two; 64 MB pieces took 15.2 s).
+PIECE_BYTES = 16 << 20
+
+# What `load_archive` applies to each part of its table (training: each article's language).
+Prepare = Callable[[pd.DataFrame], pd.DataFrame]
 
 
 class ArchiveError(Exception):
@@ -60,18 +72,9 @@ class Archive:
 def _rows(path: Path) -> Iterator[tuple[int, Any]]:
     """(line number, raw record) for every record of one file, by its extension."""
     suffix = path.suffix.lower()
-    if suffix in (".jsonl", ".ndjson", ".json"):
+    if suffix in JSON_LINES:
         with path.open(encoding="utf-8") as lines:
-            for number, line in enumerate(lines, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    record = ValueError(f"invalid JSON ({exc.msg})")
-                except RecursionError:
-                    record = ValueError("invalid JSON (nested too deep)")
-                yield number, record
+            yield from _json_records(lines)
     elif suffix == ".csv":
         yield from _csv_rows(path)
     elif suffix == ".parquet":
@@ -80,6 +83,20 @@ def _rows(path: Path) -> Iterator[tuple[int, Any]]:
             yield offset + 1, record
     else:
         raise ArchiveError(f"{path}: unsupported archive format {suffix!r} (jsonl, csv, parquet)")
+
+
+def _json_records(lines: Iterable[str]) -> Iterator[tuple[int, Any]]:
+    """(line number from 1, parsed record or the ValueError saying why not) per line."""
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            record = ValueError(f"invalid JSON ({exc.msg})")
+        except RecursionError:
+            record = ValueError("invalid JSON (nested too deep)")
+        yield number, record
 
 
 def _csv_rows(path: Path) -> Iterator[tuple[int, Any]]:
@@ -154,19 +171,125 @@ def release_text_memory() -> None:
         trim(0)
 
 
+@dataclass
+class _Piece:
+    """What one piece of an archive file holds: its valid records' slugs, line numbers
+    (from 1 within the piece) and whether each is published and in `tables`, the
+    publishable articles themselves, and the rows rejected on their own (line, reason).
+    Slugs repeated across pieces are found when pieces are put together."""
+
+    slugs: list[str] = field(default_factory=list)
+    lines: list[int] = field(default_factory=list)
+    published: list[bool] = field(default_factory=list)
+    in_table: list[bool] = field(default_factory=list)
+    tables: list[pd.DataFrame] = field(default_factory=list)
+    errors: list[tuple[int, str]] = field(default_factory=list)
+    rows_read: int = 0
+    line_count: int = 0  # lines of the piece, blank ones included (set by `_read_piece`)
+
+
+def _collect(
+    records: Iterable[tuple[int, Any]], from_csv: bool, replaced: frozenset[str],
+    keep_unpublished: bool, prepare: Prepare | None,
+) -> _Piece:  # fmt: skip
+    """Validate numbered raw records into a `_Piece`."""
+    piece = _Piece()
+    articles: list[dict[str, Any]] = []
+
+    def table() -> None:
+        frame = pd.DataFrame(articles)
+        piece.tables.append(frame if prepare is None else prepare(frame))
+        articles.clear()
+        release_text_memory()  # the records' and the conversion's buffers
+
+    for line, raw in records:
+        piece.rows_read += 1
+        try:
+            article = validate_record(raw, from_csv)
+        except ValueError as exc:
+            piece.errors.append((line, str(exc)))
+            continue
+        published = article["status"] == "published"
+        kept = (published or keep_unpublished) and article["slug"] not in replaced
+        piece.slugs.append(article["slug"])
+        piece.lines.append(line)
+        piece.published.append(published)
+        piece.in_table.append(kept)
+        if kept:
+            articles.append(article)
+            if len(articles) == TABLE_ROWS:
+                table()
+    if articles:
+        table()
+    return piece
+
+
+def _read_piece(
+    path: Path, start: int, stop: int, replaced: frozenset[str], keep_unpublished: bool,
+    prepare: Prepare | None,
+) -> _Piece:  # fmt: skip
+    """The records of bytes `start` to `stop` of a JSON Lines file (whole lines)."""
+    with path.open("rb") as handle:
+        handle.seek(start)
+        text = handle.read(stop - start).decode("utf-8")
+    # Lines as a text-mode file reads them (universal newlines), numbered the same.
+    lines = io.StringIO(text, newline=None).readlines()
+    del text
+    piece = _collect(_json_records(lines), False, replaced, keep_unpublished, prepare)
+    piece.line_count = len(lines)
+    return piece
+
+
+def _piece_bounds(path: Path, size: int) -> list[tuple[int, int]]:
+    """Byte ranges of about `size` bytes covering a file, each ending after a newline."""
+    total, bounds, start = path.stat().st_size, [], 0
+    with path.open("rb") as handle:
+        while start < total:
+            handle.seek(min(total, start + size))
+            handle.readline()  # on to the end of the line the cut fell in
+            stop = min(total, handle.tell()) if start + size < total else total
+            bounds.append((start, stop))
+            start = stop
+    return bounds
+
+
+def _pieces(
+    path: Path, replaced: frozenset[str], keep_unpublished: bool, prepare: Prepare | None,
+    n_jobs: int,
+) -> Iterator[_Piece]:  # fmt: skip
+    """The pieces of one archive file, in file order: a JSON Lines file of several
+    `PIECE_BYTES` is read in pieces on `n_jobs` local processes, any other file whole."""
+    bounds = _piece_bounds(path, PIECE_BYTES) if path.suffix.lower() in JSON_LINES else []
+    if n_jobs == 1 or len(bounds) < 2:
+        from_csv = path.suffix.lower() == ".csv"
+        yield _collect(_rows(path), from_csv, replaced, keep_unpublished, prepare)
+        return
+    # Local processes even under a Dask cluster: the file is on this machine.
+    parallel = joblib.Parallel(n_jobs=n_jobs, backend="loky", return_as="generator",
+                               idle_worker_timeout=IDLE_WORKER_SECONDS)  # fmt: skip
+    yield from parallel(
+        joblib.delayed(_read_piece)(path, start, stop, replaced, keep_unpublished, prepare)
+        for start, stop in bounds
+    )
+
+
 def load_archive(
     paths: Sequence[Path | str],
     max_bad_share: float,
     ingested: Sequence[dict[str, Any]] = (),
     deleted: frozenset[str] = frozenset(),
     keep_unpublished: bool = False,
+    prepare: Prepare | None = None,
+    n_jobs: int = 1,
 ) -> Archive:
     """Read and validate archive files into one table of publishable articles.
 
     `ingested` articles (already validated) replace archive rows of the same slug or add
     to them, and `deleted` slugs are left out: what was ingested between retrains is
     folded into the next one. `keep_unpublished` keeps rows of any status (counted in
-    `not_published` all the same): an ingest file withdraws those.
+    `not_published` all the same): an ingest file withdraws those. `prepare` is applied
+    to each part of the table as it is made (a module-level function: it may run in
+    another process), and big JSON Lines files are read on `n_jobs` processes.
     """
     paths = [Path(p) for p in paths]
     for path in paths:
@@ -174,34 +297,34 @@ def load_archive(
             raise ArchiveError(f"{path}: no such archive file")
     replaced = deleted | {record["slug"] for record in ingested}
     tables: list[pd.DataFrame] = []
-    articles: list[dict[str, Any]] = []
     errors: list[RowError] = []
     first_line: dict[str, str] = {}
     rows_read = not_published = 0
     for path in paths:
-        from_csv = path.suffix.lower() == ".csv"
+        name, offset = path.name, 0
         try:
-            for line, raw in _rows(path):
-                rows_read += 1
-                try:
-                    article = validate_record(raw, from_csv)
-                    slug = article["slug"]
+            for piece in _pieces(path, replaced, keep_unpublished, prepare, n_jobs):
+                rows_read += piece.rows_read
+                found = [RowError(name, offset + line, reason) for line, reason in piece.errors]
+                kept = []
+                for slug, line, published, in_table in zip(
+                    piece.slugs, piece.lines, piece.published, piece.in_table, strict=True
+                ):
+                    where = f"{name}:{offset + line}"
                     if slug in first_line:
-                        raise ValueError(f"duplicate slug {slug!r} (first at {first_line[slug]})")
-                except ValueError as exc:
-                    errors.append(RowError(path.name, line, str(exc)))
-                    continue
-                first_line[slug] = f"{path.name}:{line}"
-                if article["status"] != "published":
-                    not_published += 1
-                    if not keep_unpublished:
-                        continue
-                if slug not in replaced:
-                    articles.append(article)
-                if len(articles) == TABLE_ROWS:
-                    tables.append(pd.DataFrame(articles))
-                    articles = []
-                    release_text_memory()  # the records' and the conversion's buffers
+                        reason = f"duplicate slug {slug!r} (first at {first_line[slug]})"
+                        found.append(RowError(name, offset + line, reason))
+                    else:
+                        first_line[slug] = where
+                        not_published += not published
+                    if in_table:
+                        kept.append(first_line[slug] == where)
+                errors += sorted(found, key=lambda error: error.line)
+                frames = piece.tables
+                if not all(kept):  # a slug already seen: its later rows go
+                    frames = [pd.concat(frames, ignore_index=True)[kept].reset_index(drop=True)]
+                tables += frames
+                offset += piece.line_count
         except (OSError, UnicodeDecodeError, ValueError, ImportError) as exc:
             raise ArchiveError(f"{path}: cannot read archive ({exc})") from None
     if rows_read and len(errors) / rows_read > max_bad_share:
@@ -209,9 +332,9 @@ def load_archive(
             f"{len(errors)} of {rows_read} rows are invalid "
             f"({len(errors) / rows_read:.1%} > {max_bad_share:.1%}); first: {errors[0]}"
         )
-    articles += [dict(r) for r in ingested]
-    tables += [pd.DataFrame(articles)] if articles else []
-    del articles  # the parsed records: their text is in the tables now
+    if ingested:
+        frame = pd.DataFrame([dict(r) for r in ingested])
+        tables.append(frame if prepare is None else prepare(frame))
     if not tables:
         raise ArchiveError("no usable articles in the archive")
     frame = pd.concat(tables, ignore_index=True) if len(tables) > 1 else tables[0]

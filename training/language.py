@@ -107,6 +107,12 @@ def article_languages(articles: pd.DataFrame, default: str) -> list[str]:
     return languages
 
 
+def with_languages(articles: pd.DataFrame, default: str) -> pd.DataFrame:
+    """`articles` with each one's language resolved (`article_languages`), in place."""
+    articles["language"] = article_languages(articles, default)
+    return articles
+
+
 class Analyzer:
     """Terms of one `(language, text)` document: lower-cased words without the
     language's stop words, stemmed, then word n-grams up to `ngram_max`.

@@ -33,7 +33,7 @@ from relata.training.explain import explain_table, render_table
 from relata.training.features import ArticleVectorizer
 from relata.training.gates import GateFailure, publish_gates
 from relata.training.hygiene import cap_hubs, collapse_duplicates, diversify, duplicate_groups
-from relata.training.language import article_languages, language_code
+from relata.training.language import language_code, with_languages
 from relata.training.neighbours import (
     Neighbours,
     PairSignals,
@@ -129,12 +129,13 @@ class Features:
 
 
 def load_articles(source: Source, settings: TrainSettings) -> Archive:
-    """The archive (plus what was ingested since), each article with its language."""
-    archive = load_archive(source.archives, settings.max_bad_share, source.ingested,
-                           source.deleted)  # fmt: skip
-    articles = archive.articles.reset_index(drop=True)
-    articles["language"] = article_languages(articles, language_code(settings.language) or "en")
-    return dataclasses.replace(archive, articles=articles)
+    """The archive (plus what was ingested since), each article with its language
+    (detected as each part of the archive is read: in parallel on a big one)."""
+    default = language_code(settings.language) or "en"
+    return load_archive(
+        source.archives, settings.max_bad_share, source.ingested, source.deleted,
+        prepare=partial(with_languages, default=default), n_jobs=settings.n_jobs,
+    )  # fmt: skip
 
 
 def fit_features(archive: Archive, settings: TrainSettings) -> Features:
