@@ -114,11 +114,13 @@ def main() -> None:
     if options.case == "naive":
         return run_naive(options.archive)
 
+    from benchmarks.machine_speed import describe
     from benchmarks.realistic import write_realistic_archive
     from benchmarks.synthetic import write_synthetic_archive
 
     write = write_realistic_archive if options.kind == "realistic" else write_synthetic_archive
     print(f"machine: {psutil.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB")
+    print(describe())  # timings from different machines compare only through these figures
     print(f"archive: {options.kind} synthetic articles")
     print(f"{'recipe':<8} {'articles':>9} {'seconds':>8} {'CPU s':>8} {'peak MB':>8} {'recall':>7}"
           "  steps")  # fmt: skip
