@@ -22,6 +22,7 @@ from relata.training.neighbours import (
 )
 from relata.training.pair_products import dense_pair_dots, pair_dots, shared_features
 from relata.training.settings import TrainSettings
+from relata.training.top_products import top_products
 
 
 def _articles(n: int, **columns: list) -> pd.DataFrame:
@@ -153,6 +154,27 @@ def test_diversify_moves_a_near_copy_of_an_earlier_pick_down(
     diversify(text, index, score, balance, depth=3)
     assert index[0].tolist() == expected
     assert sorted(score[0].tolist(), reverse=True) == score[0].tolist() or balance < 1
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_top_products_are_each_rows_best_products_but_its_own(dtype: type) -> None:
+    rng = np.random.default_rng(11)
+    matrix = sp.random(500, 300, density=0.03, random_state=rng, format="csr", dtype=dtype)
+    matrix.data[::7] = 0  # explicit zeros: never a candidate, never listed twice
+    transposed = matrix.T.tocsr()
+    rows = np.array([0, 3, 99, 250, 499])
+    products = (matrix[rows] @ transposed).toarray().astype(np.float64)
+    products[np.arange(len(rows)), rows] = 0  # its own article is no candidate
+    for width, threads in [(8, 1), (8, 2), (40, 2), (0, 1)]:
+        found = top_products(matrix[rows], transposed, rows, width, threads)
+        assert found.dtype == dtype and found.shape == (len(rows), 500)
+        for i, row in enumerate(found):
+            positive = np.flatnonzero(products[i] > 0)  # continuous values: no ties
+            best = positive[np.argsort(-products[i, positive])][:width]
+            assert sorted(row.indices) == sorted(best), (width, i)
+            np.testing.assert_allclose(row.toarray()[0, best], products[i, best], rtol=1e-6)
+    lonely = top_products(matrix[rows], transposed, np.full(len(rows), -1), 10_000)
+    assert (np.diff(lonely.indptr) == (products > 0).sum(axis=1) + 1).all()  # own included
 
 
 # 300,000 columns: wider than FILTER_ABOVE, so candidates' terms go through the query's

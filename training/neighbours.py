@@ -1,7 +1,7 @@
 """Top-K neighbours from blocked sparse products, never the full N×N matrix.
 
 Each block of rows is multiplied by the whole matrix (sparse × sparse, so only pairs that
-share a term or tag are ever touched) with sparse_dot_topn, which keeps each row's best
+share a term or tag are ever touched) by `top_products`, which keeps each row's best
 scores as it multiplies instead of the whole product. The work of that product is the
 sum over terms of (articles using it)², so common words, with their long posting lists,
 make it grow with the square of the archive while adding little to any score. Terms found
@@ -25,12 +25,12 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from joblib import delayed, effective_n_jobs
-from sparse_dot_topn import sp_matmul_topn
 
 from relata.training import distributed
 from relata.training.compiled import compiled
 from relata.training.pair_products import pair_dots
 from relata.training.settings import TrainSettings
+from relata.training.top_products import top_products
 
 # Scores are rounded before ranking so that equal scores are equal to the bit on every
 # machine and block size, and ties fall to the documented order (newer first, then slug).
@@ -295,17 +295,10 @@ def _products(
     threads: int = 1,
 ) -> sp.csr_matrix:  # fmt: skip
     """The `width` best scores of each query row (article `rows`) with the articles it
-    shares a feature of `transposed` with, itself left out. sparse_dot_topn keeps only
-    each row's best while multiplying, so a block never holds its full product (every pair
-    sharing a common word)."""
-    if not transposed.data.flags.writeable:  # sparse_dot_topn refuses read-only arrays
-        transposed = transposed.copy()
-    # One more than wanted: the row itself is usually among the best, and is dropped.
-    products = sp_matmul_topn(query, transposed, top_n=width + 1, n_threads=threads)
-    owners = np.repeat(rows, np.diff(products.indptr))
-    products.data[products.indices == owners] = 0
-    products.eliminate_zeros()
-    return products
+    shares a feature of `transposed` with, itself left out. Only each row's best are kept
+    while multiplying, so a block never holds its full product (every pair sharing a
+    common word)."""
+    return top_products(query, transposed, rows, width, threads)
 
 
 def _everything_shared(
@@ -477,8 +470,8 @@ def rank_neighbours(
     # Small archives finish faster than threads start.
     n_jobs = settings.n_jobs if n >= settings.parallel_min_articles else 1
     if not distributed.active():
-        # The work is sparse_dot_topn's product and the compiled pair products, both on
-        # their own threads: one process, no copies of the matrices, no workers' memory.
+        # The work is the compiled top products and pair products, both on numba's
+        # threads: one process, no copies of the matrices, no workers' memory.
         threads = effective_n_jobs(n_jobs)
         ranked: Iterable[tuple[np.ndarray, np.ndarray]] = (
             rank_block(matrix, np.arange(a, b), signals, settings, index=index,

@@ -30,11 +30,11 @@ import scipy.sparse as sp
 from joblib import effective_n_jobs
 from sklearn.decomposition import TruncatedSVD
 from sklearn.preprocessing import normalize
-from sparse_dot_topn import sp_matmul_topn
 
 from relata.training import neighbours
 from relata.training.pair_products import dense_pair_dots, pair_dots
 from relata.training.settings import AUTO, TrainSettings
+from relata.training.top_products import top_products
 
 COMPONENTS = 200  # LSA concepts
 SAMPLE = 10000  # articles the LSA projection is fitted on
@@ -149,12 +149,11 @@ def _ranked(score: np.ndarray, count: int) -> np.ndarray:
 def _stored_lists(text: sp.csr_matrix, rows: np.ndarray, depth: int, threads: int) -> np.ndarray:
     """Each query's stored list by the sparse cosine: the `depth` best other rows of
     `text` for each of `rows`, best first (-1 past the rows it shares a term with).
-    sparse_dot_topn keeps only each row's best while multiplying, on `threads` threads:
-    a dense table of 3,000 × 20,000 scores was most of re-scoring's calibration."""
-    products = sp_matmul_topn(text[rows], text.T.tocsr(), top_n=depth + 1, n_threads=threads)
+    Only each row's best are kept while multiplying, on `threads` threads: a dense table
+    of 3,000 × 20,000 scores was most of re-scoring's calibration."""
+    products = top_products(text[rows], text.T.tocsr(), rows, depth, threads)
     owners = np.repeat(np.arange(len(rows)), np.diff(products.indptr))
-    mine = products.indices != rows[owners]  # never the query itself
-    owners, cols, scores = owners[mine], products.indices[mine], products.data[mine]
+    cols, scores = products.indices, products.data
     order = np.lexsort((cols, -scores, owners))  # per query: best first, ties by row
     owners, cols = owners[order], cols[order]
     slot = np.arange(len(owners)) - np.searchsorted(owners, owners)

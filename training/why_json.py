@@ -1,8 +1,8 @@
 """A card's `why` rendered to JSON, for `relata.training.explain`'s render workers.
 
 Apart from the explain module so that the worker processes import only numpy, orjson and
-the packed table: importing the explain module pulls in pandas, scipy and
-sparse_dot_topn, about 100 MB more in each worker.
+the packed table: importing the explain module pulls in pandas, scipy and numba, about
+100 MB more in each worker.
 """
 
 from __future__ import annotations
