@@ -59,7 +59,7 @@ def _dots(
     n, filtered = cols.shape[0], mask >= 0
     per = (n + threads - 1) // threads
     for part in numba.prange(threads):
-        keys = np.full(size, -1, dtype=np.int64)  # the query's columns, by slot
+        keys = np.full(size, -1, dtype=np.int32)  # the query's columns, by slot
         values = np.zeros(size, dtype=np.float64)
         taken = np.empty(size, dtype=np.int64)  # the slots in use, to clear
         bits = np.zeros(FILTER_WORDS, dtype=np.uint64)
@@ -88,12 +88,14 @@ def _dots(
                 if c >= 0:
                     acc = 0.0
                     for k in range(indptr[c], indptr[c + 1]):
-                        word, bit = _slot(indices[k])
-                        if filtered and not bits[word] & bit:
+                        if not filtered:  # a direct table: 0 for the query's other columns
+                            acc += values[indices[k]] * data[k]
                             continue
-                        slot = _find(keys, indices[k], mask)
-                        if keys[slot] != -1:
-                            acc += values[slot] * data[k]
+                        word, bit = _slot(indices[k])
+                        if bits[word] & bit:
+                            slot = _find(keys, indices[k], mask)
+                            if keys[slot] != -1:
+                                acc += values[slot] * data[k]
                     out[q, j] = acc * scale
             for u in range(used):
                 slot = taken[u]
