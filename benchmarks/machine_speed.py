@@ -5,8 +5,8 @@ different machines (or on the same VM on different days) can be compared.
 
 Two figures, each the best of three runs of the same work on fixed data: `python`, the
 interpreter's speed at what training's text analysis does (split, lower-case, count);
-`sparse`, the C speed of what the neighbour search does (scipy's sparse product, whose
-accumulator misses the caches much as the search's does). Smaller is faster. VMs of the
+`sparse`, the speed of compiled sparse arithmetic (scipy's sparse product of fixed
+matrices). Smaller is faster. VMs of the
 same kind differ: the same code trained 100k realistic articles in 76.6 s on one and in
 131.1 s on another, so a timing means little without these figures beside it.
 """

@@ -133,6 +133,39 @@ def test_a_big_file_read_in_pieces_on_two_processes_loads_as_one(
     assert pieces.rows_read == whole.rows_read == 39
     assert pieces.not_published == whole.not_published == 1
     pd.testing.assert_frame_equal(pieces.articles, whole.articles)
+    titles = dict(zip(pieces.articles["slug"], pieces.articles["title"], strict=True))
+    assert [titles[s] for s in ("s1", "s2", "s3")] == ["Story 1", "Story 2", "Story 3"]
     slugs = list(pieces.articles["slug"])
     assert slugs.count("s5") == 1 and slugs[-1] == "s5"  # the ingested one replaces it
     assert "a-draft" not in slugs and len(slugs) == 40 - 6  # 6 lines lost a story each
+
+
+def test_pieces_of_several_files_keep_to_one_reading(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two files of one name: a repeated slug is still a duplicate. A field only a
+    dropped duplicate has makes no column. Bytes that are no UTF-8 in a later piece fail
+    the load with the file's name, as in one reading."""
+    monkeypatch.setattr("relata.training.archive.PIECE_BYTES", 100)
+    rows = [json.dumps({**GOOD, "slug": f"s{i}"}) for i in range(9)]
+    again = json.dumps({**GOOD, "slug": "s0", "title": "Again", "views": 3})
+    for folder, lines in (("one", rows[:8]), ("two", [again, rows[8]])):
+        (tmp_path / folder).mkdir()
+        _write_lines(tmp_path / folder / "a.jsonl", lines)
+    archive = load_archive([tmp_path / "one" / "a.jsonl", tmp_path / "two" / "a.jsonl"], 0.9,
+                           n_jobs=2)  # fmt: skip
+    assert list(archive.articles["slug"]) == [f"s{i}" for i in range(9)]
+    assert [str(e) for e in archive.errors] == [
+        "a.jsonl:1: duplicate slug 's0' (first at a.jsonl:1)"
+    ]
+    assert "views" not in archive.articles.columns and "Again" not in set(archive.articles["title"])
+    # Within a piece a repeated slug's row never reaches the table: its fields change
+    # nothing (here: the first row's whole number stays an integer column).
+    _write_lines(tmp_path / "one.jsonl", [json.dumps({**GOOD, "n": 1}),
+                                          json.dumps({**GOOD, "n": 1.5})])  # fmt: skip
+    numbers = load_archive([tmp_path / "one.jsonl"], 0.9).articles["n"]
+    assert numbers.tolist() == [1] and numbers.dtype == "int64"
+    broken = tmp_path / "broken.jsonl"
+    broken.write_bytes("\n".join(rows).encode() + b'\n{"slug": "x\xff"}\n')
+    with pytest.raises(ArchiveError, match=r"broken\.jsonl: cannot read archive"):
+        load_archive([broken], 0.9, n_jobs=2)

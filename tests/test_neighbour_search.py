@@ -175,6 +175,12 @@ def test_top_products_are_each_rows_best_products_but_its_own(dtype: type) -> No
             np.testing.assert_allclose(row.toarray()[0, best], products[i, best], rtol=1e-6)
     lonely = top_products(matrix[rows], transposed, np.full(len(rows), -1), 10_000)
     assert (np.diff(lonely.indptr) == (products > 0).sum(axis=1) + 1).all()  # own included
+    # One article reached through many terms whose products are 0 (a text weight of 0
+    # stores zeros): counted once, when a product is not 0, and listed once.
+    postings = sp.csr_matrix(np.array([[0.0], [0.0], [0.0], [0.5], [0.0], [0.25]], dtype))
+    query = sp.csr_matrix(np.ones((1, 6), dtype))
+    single = top_products(query, postings, np.array([-1]), 5)
+    assert single.indices.tolist() == [0] and single.data.tolist() == [0.75]
 
 
 # 300,000 columns: wider than FILTER_ABOVE, so candidates' terms go through the query's

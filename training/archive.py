@@ -23,7 +23,7 @@ import pandas as pd
 import pyarrow as pa
 
 from relata.training.distributed import IDLE_WORKER_SECONDS
-from relata.training.records import validate_record
+from relata.training.records import KNOWN_FIELDS, validate_record
 
 MAX_CSV_FIELD = 1 << 30  # characters
 JSON_LINES = (".jsonl", ".ndjson", ".json")
@@ -175,8 +175,9 @@ def release_text_memory() -> None:
 class _Piece:
     """What one piece of an archive file holds: its valid records' slugs, line numbers
     (from 1 within the piece) and whether each is published and in `tables`, the
-    publishable articles themselves, and the rows rejected on their own (line, reason).
-    Slugs repeated across pieces are found when pieces are put together."""
+    publishable articles themselves (a slug's first row only), and the rows rejected on
+    their own (line, reason). Slugs repeated across pieces are found when pieces are put
+    together, and those rows dropped from the tables then."""
 
     slugs: list[str] = field(default_factory=list)
     lines: list[int] = field(default_factory=list)
@@ -195,6 +196,7 @@ def _collect(
     """Validate numbered raw records into a `_Piece`."""
     piece = _Piece()
     articles: list[dict[str, Any]] = []
+    seen: set[str] = set()  # a repeated slug's row never enters a table
 
     def table() -> None:
         frame = pd.DataFrame(articles)
@@ -209,8 +211,9 @@ def _collect(
         except ValueError as exc:
             piece.errors.append((line, str(exc)))
             continue
-        published = article["status"] == "published"
-        kept = (published or keep_unpublished) and article["slug"] not in replaced
+        published, first = article["status"] == "published", article["slug"] not in seen
+        seen.add(article["slug"])
+        kept = first and (published or keep_unpublished) and article["slug"] not in replaced
         piece.slugs.append(article["slug"])
         piece.lines.append(line)
         piece.published.append(published)
@@ -300,6 +303,7 @@ def load_archive(
     errors: list[RowError] = []
     first_line: dict[str, str] = {}
     rows_read = not_published = 0
+    dropped = False
     for path in paths:
         name, offset = path.name, 0
         try:
@@ -310,19 +314,20 @@ def load_archive(
                 for slug, line, published, in_table in zip(
                     piece.slugs, piece.lines, piece.published, piece.in_table, strict=True
                 ):
-                    where = f"{name}:{offset + line}"
-                    if slug in first_line:
+                    first = slug not in first_line
+                    if first:
+                        first_line[slug] = f"{name}:{offset + line}"
+                        not_published += not published
+                    else:
                         reason = f"duplicate slug {slug!r} (first at {first_line[slug]})"
                         found.append(RowError(name, offset + line, reason))
-                    else:
-                        first_line[slug] = where
-                        not_published += not published
                     if in_table:
-                        kept.append(first_line[slug] == where)
+                        kept.append(first)
                 errors += sorted(found, key=lambda error: error.line)
                 frames = piece.tables
-                if not all(kept):  # a slug already seen: its later rows go
+                if not all(kept):  # a slug an earlier piece had: this row goes
                     frames = [pd.concat(frames, ignore_index=True)[kept].reset_index(drop=True)]
+                    dropped = True
                 tables += frames
                 offset += piece.line_count
         except (OSError, UnicodeDecodeError, ValueError, ImportError) as exc:
@@ -339,5 +344,8 @@ def load_archive(
         raise ArchiveError("no usable articles in the archive")
     frame = pd.concat(tables, ignore_index=True) if len(tables) > 1 else tables[0]
     del tables
+    if dropped:  # a field only dropped rows had (extra fields are never empty) is no column
+        extra = [c for c in frame.columns if c not in KNOWN_FIELDS and frame[c].isna().all()]
+        frame = frame.drop(columns=extra)
     release_text_memory()
     return Archive(frame, rows_read, errors, not_published, file_sha256(paths))

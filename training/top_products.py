@@ -4,9 +4,9 @@ core, a sparse product that never holds more of a row's result than its best `wi
 Row by row (Gustavson's order): each of a query's terms adds its weight times every
 entry of the term's posting list into one accumulator per thread, the size of the
 archive; then one pass over the articles touched keeps the best `width` in a min-heap
-and clears the accumulator behind it. Two things make it about twice as fast as
+and clears the accumulator behind it. Two things make it faster than
 sparse_dot_topn's same product (100k realistic articles, 2,048 queries against the
-posting lists of the cut of 3,000: 0.55 s against 1.0 s on two threads):
+posting lists of the cut of 3,000: 0.50 s against 0.82 s on two threads):
 
 - no branch per entry: whether an article is touched for the first time is added to the
   count of touched ones rather than tested, and a mispredicted test there cost more
@@ -70,18 +70,19 @@ def _best(
             for k in range(q_indptr[q], q_indptr[q + 1]):
                 weight = q_data[k]
                 for e in range(t_indptr[q_indices[k]], t_indptr[q_indices[k] + 1]):
-                    article = t_indices[e]
+                    article, product = t_indices[e], weight * t_data[e]
                     before = total[article]
                     touched[found] = article
-                    found += before == 0  # a first touch keeps its place in the list
-                    total[article] = before + weight * t_data[e]
+                    # A first touch keeps its place in the list; a product of 0 leaves the
+                    # total at 0, and would list the article again next time.
+                    found += (before == 0) & (product != 0)
+                    total[article] = before + product
             kept = 0
             for s in range(found):
                 article = touched[s]
                 value = total[article]
                 total[article] = 0
-                # 0: a product of zeros, listed again by the next one; never a candidate.
-                if value <= 0 or article == own[q] or width == 0:
+                if article == own[q] or width == 0:
                     continue
                 if kept < width:
                     values[q, kept], cols[q, kept] = value, article
