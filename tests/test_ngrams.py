@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from itertools import chain, pairwise
 
 import numpy as np
@@ -12,7 +13,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from relata.training import ngrams
 from relata.training import tokens as tokens_module
 from relata.training.features import ArticleVectorizer
-from relata.training.language import Analyzer
+from relata.training.language import TOKEN, Analyzer
 from relata.training.tokens import Tokens, analyse
 from tests.corpus import ARTICLES
 
@@ -104,3 +105,8 @@ def test_counting_in_small_chunks_changes_nothing(
     chunked_text, _ = chunked.fit_blocks(articles)
     assert chunked.codes_.terms == whole.codes_.terms
     assert (chunked_text != text).nnz == 0
+
+
+def test_words_are_scikit_learns_tokens() -> None:
+    text = "A b_c déjà-vu 42 x9 l'été __ a1_ Ünïcode ＦＵＬＬ  wide,words;and.dots… née's ß"
+    assert TOKEN.findall(text) == re.findall(r"(?u)\b\w\w+\b", text)
