@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -16,6 +17,14 @@ _SCHEDULER: ContextVar[str | None] = ContextVar("dask_scheduler", default=None)
 # in its heap (about 300 MB per analysis worker at 100k articles) while training goes on
 # beside it; restarting workers for the next parallel step costs a second or two.
 IDLE_WORKER_SECONDS = 1
+# With so short a wait a worker may time out just as the next step hands the pool work
+# (the load's pieces, then the analysis a second later): loky then starts another worker
+# and says so in a UserWarning. No work is lost, and the warning would only alarm whoever
+# reads a training run's output.
+warnings.filterwarnings(
+    "ignore", message="A worker stopped while some jobs were given to the executor",
+    category=UserWarning, module="joblib.externals.loky.process_executor",
+)  # fmt: skip
 
 
 def active() -> bool:
