@@ -150,13 +150,13 @@ class SearchIndex:
     ) -> sp.csr_matrix:
         """The candidate search's best `width` articles for each of `rows`, by the terms
         not left out."""
-        return _products(matrix[rows], self.rare_t, rows, width, threads)
+        return top_products(matrix[rows], self.rare_t, rows, width, threads)
 
     def by_common_terms(
         self, matrix: sp.csr_matrix, rows: np.ndarray, width: int, threads: int
     ) -> sp.csr_matrix:
         """The best `width` articles for each of `rows` by the left-out terms alone."""
-        return _products(self.common[rows], self.common_t, rows, width, threads)
+        return top_products(self.common[rows], self.common_t, rows, width, threads)
 
     def content(
         self, matrix: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray, searched: np.ndarray,
@@ -198,7 +198,7 @@ class TrialIndex:
         queries = matrix[rows]
         queries.data[~terms[queries.indices]] = 0  # `matrix[rows]` is a copy
         queries.eliminate_zeros()
-        return _products(queries, self.postings_t, rows, width, threads)
+        return top_products(queries, self.postings_t, rows, width, threads)
 
     def content(
         self, matrix: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray, searched: np.ndarray,
@@ -288,17 +288,6 @@ def _top(keys: np.ndarray, cols: np.ndarray, order: np.ndarray, count: int) -> n
                 slot -= 1
             best_key[slot], best_tie[slot], top[r, slot] = key, tie, p
     return top
-
-
-def _products(
-    query: sp.csr_matrix, transposed: sp.csr_matrix, rows: np.ndarray, width: int,
-    threads: int = 1,
-) -> sp.csr_matrix:  # fmt: skip
-    """The `width` best scores of each query row (article `rows`) with the articles it
-    shares a feature of `transposed` with, itself left out. Only each row's best are kept
-    while multiplying, so a block never holds its full product (every pair sharing a
-    common word)."""
-    return top_products(query, transposed, rows, width, threads)
 
 
 def _everything_shared(
