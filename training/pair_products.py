@@ -18,13 +18,13 @@ import scipy.sparse as sp
 from relata.training.compiled import compiled
 
 # A query's table is a dense row of the matrix's width where that stays in cache (1.6 MB
-# with its keys);
-# over a wider vocabulary (millions of n-grams) such a row is tens of MB and every write
-# of a query's terms to it missed the caches, so there the table is a hash table of the
-# query's own columns (100k realistic articles' feedback re-scoring: 7.9 → 4.9 s). Its
-# columns are also marked in a bit filter of this many 64-bit words (16 KB, in the core's
-# first-level cache): most of a candidate's terms are not the query's, and testing a bit
-# is much cheaper than probing the table (6.3 → 3.9 s when the table was a dense row).
+# with its keys). Over a wider vocabulary (millions of n-grams) such a row is tens of MB
+# and every write of a query's terms to it missed the caches, so there the table is a
+# hash table of the query's own columns (100k realistic articles' feedback re-scoring:
+# 7.9 → 4.3 s). Its columns are also marked in a bit filter of this many 64-bit words
+# (16 KB, in the core's first-level cache): most of a candidate's terms are not the
+# query's, and testing a bit is much cheaper than probing the table (6.3 → 3.9 s when
+# the table was a dense row).
 FILTER_WORDS = 2048
 FILTER_ABOVE = 1 << 17  # columns: a narrower matrix's queries get a direct table, unfiltered
 
