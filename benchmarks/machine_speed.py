@@ -6,9 +6,10 @@ different machines (or on the same VM on different days) can be compared.
 Two figures, each the best of three runs of the same work on fixed data: `python`, the
 interpreter's speed at what training's text analysis does (split, lower-case, count);
 `sparse`, the speed of compiled sparse arithmetic (scipy's sparse product of fixed
-matrices). Smaller is faster. VMs of the
-same kind differ: the same code trained 100k realistic articles in 76.6 s on one and in
-131.1 s on another, so a timing means little without these figures beside it.
+matrices). Smaller is faster. VMs of the same kind differ: the same code trained 100k
+realistic articles in 76.6 s on one and in 131.1 s on another, so a timing means little
+without these figures beside it. They also move on one VM from minute to minute (sparse
+0.31–1.25 s in one session): take them just before the timing they go with.
 """
 
 from __future__ import annotations
