@@ -262,8 +262,9 @@ def _pieces(
 ) -> Iterator[_Piece]:  # fmt: skip
     """The pieces of one archive file, in file order: a JSON Lines file of several
     `PIECE_BYTES` is read in pieces on `n_jobs` local processes, any other file whole."""
-    bounds = _piece_bounds(path, PIECE_BYTES) if path.suffix.lower() in JSON_LINES else []
-    if n_jobs == 1 or len(bounds) < 2:
+    splits = n_jobs != 1 and path.suffix.lower() in JSON_LINES
+    bounds = _piece_bounds(path, PIECE_BYTES) if splits else []
+    if len(bounds) < 2:
         from_csv = path.suffix.lower() == ".csv"
         yield _collect(_rows(path), from_csv, replaced, keep_unpublished, prepare)
         return

@@ -76,8 +76,9 @@ def _dots(
                             taken[used] = slot
                             used += 1
                         values[slot] += weights[q, m] * data[k]
-                        word, bit = _slot(indices[k])
-                        bits[word] |= bit
+                        if filtered:
+                            word, bit = _slot(indices[k])
+                            bits[word] |= bit
             scale = 1.0
             if normalise:
                 total = 0.0
@@ -100,7 +101,8 @@ def _dots(
                     out[q, j] = acc * scale
             for u in range(used):
                 slot = taken[u]
-                bits[_slot(keys[slot])[0]] = 0
+                if filtered:
+                    bits[_slot(keys[slot])[0]] = 0
                 keys[slot], values[slot] = -1, 0.0
     return out
 
