@@ -24,6 +24,7 @@ from typing import Any, TypeVar, overload
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from joblib import effective_n_jobs
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer, TfidfVectorizer
 from sklearn.preprocessing import normalize
@@ -218,7 +219,9 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
         self._relax_cutoffs(n_docs)
         max_count = self.max_df_ if isinstance(self.max_df_, Integral) else self.max_df_ * n_docs
         self.codes_ = (
-            fit_vocabulary(tokens, self.ngram_max, self.min_df_, max_count)
+            fit_vocabulary(
+                tokens, self.ngram_max, self.min_df_, max_count, effective_n_jobs(self.n_jobs)
+            )
             if max_count >= self.min_df_
             else None
         )  # none when the cut-offs leave nothing, as scikit-learn refuses to fit then

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import joblib
 import numba
 import numpy as np
 import pandas as pd
@@ -25,7 +26,7 @@ import scipy.sparse as sp
 from relata.training.compiled import compiled, compiled_serial
 from relata.training.tokens import Tokens
 
-ARTICLES = 20000  # articles counted together: bounds the temporary arrays
+ARTICLES = 20000  # articles counted at once, over all threads: bounds the temporary arrays
 MERGE = 30_000_000  # (code, count) pairs held before they are summed into one table
 PART_ARTICLES = 250_000  # archives with more articles count their n-grams in several passes
 
@@ -94,12 +95,14 @@ def _levels(
         yield code, index
 
 
-def _chunks(tokens: Tokens, fields: tuple[str, ...]) -> Iterator[tuple[np.ndarray, ...]]:
-    """A chunk of articles at a time: the stem ids of their `fields`, each position's room
-    to its segment's end, and its article (numbered within the chunk)."""
+def _chunks(
+    tokens: Tokens, fields: tuple[str, ...], size: int
+) -> Iterator[tuple[np.ndarray, ...]]:
+    """`size` articles at a time: the stem ids of their `fields`, each position's room to
+    its segment's end, and its article (numbered within the chunk)."""
     n = tokens.n
-    for a in range(0, n, ARTICLES):
-        b = min(n, a + ARTICLES)
+    for a in range(0, n, size):
+        b = min(n, a + size)
         parts = []
         for name in fields:
             ids, starts = tokens.field(name)
@@ -139,24 +142,40 @@ def _articles_per_code(code: np.ndarray, article: np.ndarray) -> tuple[np.ndarra
     return (found if local is None else local[found]), counts
 
 
+def _chunk_frequencies(
+    chunk: tuple[np.ndarray, ...], frequent: list[pd.Index], radix: int, part: int, parts: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """A chunk's distinct codes of the next n-gram length in remainder `part` modulo
+    `parts`, and how many of its articles each is in."""
+    ids, room, article = chunk
+    *_, (code, _) = _levels(ids, room, frequent, radix, len(frequent) + 1)
+    keep = (code >= 0) & (code % parts == part)
+    codes, counts = _articles_per_code(code[keep], article[keep])
+    return codes, counts.astype(np.int32)
+
+
 def _document_frequencies(
-    tokens: Tokens, frequent: list[pd.Index], radix: int, min_df: int
+    tokens: Tokens, frequent: list[pd.Index], radix: int, min_df: int, threads: int = 1
 ) -> tuple[np.ndarray, np.ndarray]:
     """The codes of the next n-gram length found in at least `min_df` articles, sorted,
-    and the articles each is in. On a big archive the codes are counted in `parts`
-    passes, each over the codes of one remainder modulo `parts`: the table of every
-    distinct bigram with its count (most of them in one article) is what held the
-    memory at a million articles."""
+    and the articles each is in, counting `threads` chunks at once (numpy's sorts and
+    pandas' lookups release the GIL; each chunk is smaller, so as to hold no more). On a
+    big archive the codes are counted in `parts` passes, each over the codes of one
+    remainder modulo `parts`: the table of every distinct bigram with its count (most of
+    them in one article) is what held the memory at a million articles."""
     parts = -(-tokens.n // PART_ARTICLES)
     kept_codes, kept_df = [], []
     for part in range(parts):
         found, counts, pending = [], [], 0
-        for ids, room, article in _chunks(tokens, tokens.fields):
-            *_, (code, _) = _levels(ids, room, frequent, radix, len(frequent) + 1)
-            keep = (code >= 0) & (code % parts == part)
-            chunk_codes, chunk_counts = _articles_per_code(code[keep], article[keep])
+        in_chunks = joblib.Parallel(
+            n_jobs=threads, backend="threading", return_as="generator", pre_dispatch="n_jobs"
+        )(
+            joblib.delayed(_chunk_frequencies)(chunk, frequent, radix, part, parts)
+            for chunk in _chunks(tokens, tokens.fields, max(1, ARTICLES // threads))
+        )  # fmt: skip
+        for chunk_codes, chunk_counts in in_chunks:
             found.append(chunk_codes)
-            counts.append(chunk_counts.astype(np.int32))
+            counts.append(chunk_counts)
             pending += len(chunk_codes)
             if pending > MERGE:  # sum what is held so far: a code found in many chunks is one
                 merged = _summed(np.concatenate(found), np.concatenate(counts))
@@ -173,35 +192,62 @@ def _document_frequencies(
     return codes[order], df[order]
 
 
+def _alphabetical(words: np.ndarray) -> np.ndarray:
+    """The order of n-grams spelled as their words joined by spaces (`words`: one row per
+    n-gram, each word's alphabetical rank, -1 past its end), found on the ranks: a stem
+    holds only word characters, all above the space, so "a b" sorts after "a" and before
+    "a0" exactly as the row (a, b) sorts after (a, -1) and before (a0, -1). Sorting the
+    spelled terms took seconds per million. The rows are read as numbers in base
+    (ranks + 1) where those fit in 64 bits (one sort), else sorted column by column."""
+    base = int(words.max(initial=0)) + 2
+    if base ** words.shape[1] >= 2**63:
+        return np.lexsort(words.T[::-1])
+    number = np.zeros(len(words), dtype=np.int64)
+    for column in words.T:
+        number = number * base + (column + 1)
+    return np.argsort(number)
+
+
 def fit_vocabulary(
-    tokens: Tokens, length: int, min_df: int, max_df: float
+    tokens: Tokens, length: int, min_df: int, max_df: float, threads: int = 1
 ) -> Vocabulary | None:
     """The n-grams of up to `length` words in at least `min_df` and at most `max_df`
-    articles (counts, as `CountVectorizer`'s cut-offs are), or None when none is."""
+    articles (counts, as `CountVectorizer`'s cut-offs are), or None when none is.
+    `threads`: chunks of articles counted at once."""
     radix = max(1, len(tokens.stems))
+    stems = tokens.stems
     frequent: list[pd.Index] = []
     spelled: list[list[str]] = []
+    words: list[np.ndarray] = []  # per length: each frequent n-gram's words' ranks
     kept_terms: list[str] = []
-    kept_df, kept_at = [], []
+    kept_df, kept_at, kept_words = [], [], []
     for n in range(1, length + 1):
-        codes, df = _document_frequencies(tokens, frequent, radix, min_df)
+        codes, df = _document_frequencies(tokens, frequent, radix, min_df, threads)
         frequent.append(pd.Index(codes))
         df = df.astype(np.int64)
-        stems, codes = tokens.stems, frequent[-1].to_numpy().tolist()
         if n == 1:
-            spelled.append([stems[c] for c in codes])
+            spelled.append([stems[c] for c in codes.tolist()])
+            rank = np.full(radix, -1, dtype=np.int32)
+            by_text = sorted(range(len(codes)), key=spelled[0].__getitem__)
+            rank[codes[by_text]] = np.arange(len(codes), dtype=np.int32)
+            words.append(rank[codes][:, None])
         else:
-            prefix = spelled[-1]
-            spelled.append([f"{prefix[c // radix]} {stems[c % radix]}" for c in codes])
+            prefix, last = np.divmod(codes, radix)
+            spelled.append(list(map(" ".join, zip(
+                map(spelled[-1].__getitem__, prefix.tolist()),
+                map(stems.__getitem__, last.tolist()), strict=True,
+            ))))  # fmt: skip
+            words.append(np.column_stack((words[-1][prefix], rank[last])))
         small = np.flatnonzero(df <= max_df)
         kept_terms += [spelled[-1][i] for i in small.tolist()]
         kept_df.append(df[small])
         kept_at.append((n - 1, small))
+        kept_words.append(np.pad(words[-1][small], ((0, 0), (0, length - n)), constant_values=-1))
         if not len(frequent[-1]):
             break
     if not kept_terms:
         return None
-    order = sorted(range(len(kept_terms)), key=kept_terms.__getitem__)
+    order = _alphabetical(np.concatenate(kept_words))
     column_of = np.empty(len(order), dtype=np.int64)
     column_of[order] = np.arange(len(order))
     columns, start = [], 0
@@ -211,7 +257,9 @@ def fit_vocabulary(
         columns.append(column)
         start += len(small)
     df = np.concatenate(kept_df)[order]
-    return Vocabulary([kept_terms[i] for i in order], df, frequent, columns, radix)
+    return Vocabulary(
+        list(map(kept_terms.__getitem__, order.tolist())), df, frequent, columns, radix
+    )
 
 
 @compiled
