@@ -8,7 +8,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sp
 from flask.testing import FlaskClient
+from sklearn.preprocessing import normalize
 
 from relata import artifact
 from relata.artifact import registry
@@ -306,3 +308,28 @@ def test_the_blend_grid_scores_what_ranking_each_blend_in_numpy_scores() -> None
         text, tag, category, decays, held_out, excluded, tags, categories, recency, top
     )
     np.testing.assert_allclose(sums, expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_a_groups_worth_is_its_mean_pairwise_cosine_against_random_pairs(threads: int) -> None:
+    rng = np.random.default_rng(0)
+    text = sp.random(60, 400, density=0.05, random_state=1, dtype=np.float32).tocsr()
+    text = normalize(text).astype(np.float32)
+    chosen = rng.random((60, 7)) < 0.3
+    chosen[:, 6] = False  # an empty group
+    chosen[:, 5] = np.arange(60) < 2  # a pair
+    members = sp.csr_matrix(chosen.astype(np.float32))
+    dense = text.toarray().astype(np.float64)
+    cosines = dense @ dense.T
+    n = len(dense)
+    base = (cosines.sum() - np.trace(cosines)) / (n * (n - 1))
+    assert calibrate.baseline(text) == pytest.approx(base, rel=1e-6)  # column sums in float32
+    expected = []
+    for group in members.T.toarray().astype(bool):
+        within = cosines[np.ix_(group, group)]
+        size = group.sum()
+        mean = (within.sum() - np.trace(within)) / (size * (size - 1)) if size > 1 else 0.0
+        expected.append(np.log(max(mean / base, 1.0)) * size / (size + calibrate.SHRINK))
+    worth = calibrate.group_worth(text, members, base, threads)
+    np.testing.assert_allclose(worth, expected, rtol=1e-9, atol=1e-12)
+    assert worth[6] == 0

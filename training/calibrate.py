@@ -24,6 +24,7 @@ import numba
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from joblib import effective_n_jobs
 
 from relata.training.compiled import compiled
 from relata.training.neighbours import decay
@@ -48,6 +49,7 @@ TAG_SCALES = (0.0, 0.01, 0.02, 0.04, 0.08, 0.16)
 CATEGORY_SCALES = (0.0, 0.01, 0.02, 0.04, 0.08, 0.16)
 RECENCY_WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.5, 0.7)
 HALF_LIVES = (30.0, 90.0, 365.0, 1095.0)  # days
+SQUARES = 1 << 22  # stored values squared at a time by `baseline`
 
 
 def baseline(text: sp.csr_matrix) -> float:
@@ -56,18 +58,53 @@ def baseline(text: sp.csr_matrix) -> float:
     if n < 2:
         return 0.0
     total = np.asarray(text.sum(axis=0), dtype=np.float64).ravel()
-    squares = float(text.multiply(text).sum())
+    # In float64 a slice at a time: `text.multiply(text)` was a copy of the whole block.
+    squares = sum(
+        float(np.square(text.data[a : a + SQUARES], dtype=np.float64).sum())
+        for a in range(0, text.nnz, SQUARES)
+    )  # fmt: skip
     return float((total @ total - squares) / (n * (n - 1)))
 
 
-def group_worth(text: sp.csr_matrix, members: sp.csr_matrix, base: float) -> np.ndarray:
+@compiled
+def _group_squares(
+    indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, group_indptr: np.ndarray,
+    group_rows: np.ndarray, width: int, threads: int,
+) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Per group (its rows `group_rows[group_indptr[g]:group_indptr[g + 1]]`): the squared
+    norm of the sum of its rows, and the sum of its rows' squared norms."""
+    groups = len(group_indptr) - 1
+    summed, own = np.zeros(groups), np.zeros(groups)
+    for part in numba.prange(threads):
+        total = np.zeros(width)
+        for g in range(part, groups, threads):
+            for m in range(group_indptr[g], group_indptr[g + 1]):
+                row = group_rows[m]
+                for e in range(indptr[row], indptr[row + 1]):
+                    total[indices[e]] += data[e]
+                    own[g] += np.float64(data[e]) ** 2
+            # Read back over the same entries, clearing behind: each column counts once.
+            for m in range(group_indptr[g], group_indptr[g + 1]):
+                row = group_rows[m]
+                for e in range(indptr[row], indptr[row + 1]):
+                    summed[g] += total[indices[e]] ** 2
+                    total[indices[e]] = 0.0
+    return summed, own
+
+
+def group_worth(
+    text: sp.csr_matrix, members: sp.csr_matrix, base: float, threads: int = 1
+) -> np.ndarray:
     """Per group (column of the 0/1 `members`): log of how much more text-similar its
-    articles are, pair by pair, than random articles (0 if not), shrunk for small groups."""
-    members = (members > 0).astype(np.float64).tocsc()
-    sizes = np.asarray(members.sum(axis=0)).ravel()
-    sums = (members.T @ text).tocsr()
-    squared = np.asarray(sums.multiply(sums).sum(axis=1)).ravel()
-    own = np.asarray(members.T @ np.asarray(text.multiply(text).sum(axis=1))).ravel()
+    articles are, pair by pair, than random articles (0 if not), shrunk for small groups.
+    Each group's sum of text vectors is a dense row on each of `threads` threads, read and
+    cleared group by group: as a sparse matrix, every tag's sum at once took GBs."""
+    members = (members > 0).tocsc()
+    sizes = np.diff(members.indptr).astype(np.float64)
+    squared, own = _group_squares(
+        text.indptr, text.indices, text.data, members.indptr, members.indices,
+        text.shape[1], threads,
+    )  # fmt: skip
     pairs = sizes * (sizes - 1)
     within = np.where(pairs > 0, (squared - own) / np.maximum(pairs, 1), 0.0)
     ratio = within / base if base > 0 else np.ones_like(within)
@@ -189,7 +226,7 @@ def blend(
     category_members = sp.csr_matrix(
         (np.ones(len(labelled)), (labelled, codes[labelled])), shape=(n, len(names))
     )
-    category_worth = group_worth(text, category_members, base)
+    category_worth = group_worth(text, category_members, base, effective_n_jobs(settings.n_jobs))
     # Worths come from the whole archive; the blend is judged within a sample of it, so
     # calibration costs the same on a million articles as on fifty thousand.
     sample = sample_rows(n, seed)

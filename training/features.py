@@ -245,7 +245,9 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
             return text, None
         sizes = np.asarray(members.sum(axis=0)).ravel()
         if self.tag_weight == AUTO:
-            self.tag_worth_ = calibrate.group_worth(text, members, calibrate.baseline(text))
+            self.tag_worth_ = calibrate.group_worth(
+                text, members, calibrate.baseline(text), effective_n_jobs(self.n_jobs)
+            )
         else:
             idf = np.log(n_docs / sizes)
             largest = np.log(n_docs / max(1, min(sizes.min(), self.min_tag_count)))
