@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from itertools import chain, pairwise
 
 import numpy as np
@@ -13,7 +15,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from relata.training import ngrams
 from relata.training import tokens as tokens_module
 from relata.training.features import ArticleVectorizer
-from relata.training.language import TOKEN, Analyzer
+from relata.training.language import TOKEN, Analyzer, _english_stop_words
 from relata.training.tokens import Tokens, analyse
 from tests.corpus import ARTICLES
 
@@ -110,3 +112,15 @@ def test_counting_in_small_chunks_changes_nothing(
 def test_words_are_scikit_learns_tokens() -> None:
     text = "A b_c déjà-vu 42 x9 l'été __ a1_ Ünïcode ＦＵＬＬ  wide,words;and.dots… née's ß"
     assert TOKEN.findall(text) == re.findall(r"(?u)\b\w\w+\b", text)
+
+
+def test_english_stop_words_are_scikit_learns_read_without_importing_it() -> None:
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    assert _english_stop_words() == ENGLISH_STOP_WORDS
+    # A worker analysing English text must not pay for importing scikit-learn.
+    script = (
+        "import sys; from relata.training.language import stop_words; "
+        "assert len(stop_words('en')) == 318; assert 'sklearn' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True)
