@@ -126,17 +126,6 @@ def test_english_stop_words_are_scikit_learns_read_without_importing_it() -> Non
     subprocess.run([sys.executable, "-c", script], check=True)
 
 
-def test_counting_on_threads_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
-    articles = _articles()
-    tokens = ArticleVectorizer(ngram_max=3).analyse(articles)
-    monkeypatch.setattr(ngrams, "ARTICLES", 6)  # chunks of three articles on each thread
-    one = ngrams.fit_vocabulary(tokens, 3, 1, len(articles))
-    two = ngrams.fit_vocabulary(tokens, 3, 1, len(articles), threads=2)
-    assert two is not None and one is not None
-    assert two.terms == one.terms
-    assert np.array_equal(two.df, one.df)
-
-
 @pytest.mark.parametrize("spread", [1, 2**22])  # ranks as one number; too wide for one
 def test_terms_sort_on_their_words_ranks_as_spelled(spread: int) -> None:
     stems = sorted(["a", "ab", "abc", "a0", "b", "ba", "_x", "x_", "9", "é", "z", "éa"])

@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import joblib
 import numba
 import numpy as np
 import pandas as pd
@@ -26,7 +25,7 @@ import scipy.sparse as sp
 from relata.training.compiled import compiled, compiled_serial
 from relata.training.tokens import Tokens
 
-ARTICLES = 20000  # articles counted at once, over all threads: bounds the temporary arrays
+ARTICLES = 20000  # articles counted together: bounds the temporary arrays
 MERGE = 30_000_000  # (code, count) pairs held before they are summed into one table
 PART_ARTICLES = 250_000  # archives with more articles count their n-grams in several passes
 
@@ -95,14 +94,12 @@ def _levels(
         yield code, index
 
 
-def _chunks(
-    tokens: Tokens, fields: tuple[str, ...], size: int
-) -> Iterator[tuple[np.ndarray, ...]]:
-    """`size` articles at a time: the stem ids of their `fields`, each position's room to
-    its segment's end, and its article (numbered within the chunk)."""
+def _chunks(tokens: Tokens, fields: tuple[str, ...]) -> Iterator[tuple[np.ndarray, ...]]:
+    """A chunk of articles at a time: the stem ids of their `fields`, each position's room
+    to its segment's end, and its article (numbered within the chunk)."""
     n = tokens.n
-    for a in range(0, n, size):
-        b = min(n, a + size)
+    for a in range(0, n, ARTICLES):
+        b = min(n, a + ARTICLES)
         parts = []
         for name in fields:
             ids, starts = tokens.field(name)
@@ -146,7 +143,8 @@ def _chunk_frequencies(
     chunk: tuple[np.ndarray, ...], frequent: list[pd.Index], radix: int, part: int, parts: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """A chunk's distinct codes of the next n-gram length in remainder `part` modulo
-    `parts`, and how many of its articles each is in."""
+    `parts`, and how many of its articles each is in. A function of its own so that its
+    arrays are freed before the next chunk is made."""
     ids, room, article = chunk
     *_, (code, _) = _levels(ids, room, frequent, radix, len(frequent) + 1)
     keep = (code >= 0) & (code % parts == part)
@@ -155,25 +153,20 @@ def _chunk_frequencies(
 
 
 def _document_frequencies(
-    tokens: Tokens, frequent: list[pd.Index], radix: int, min_df: int, threads: int = 1
+    tokens: Tokens, frequent: list[pd.Index], radix: int, min_df: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """The codes of the next n-gram length found in at least `min_df` articles, sorted,
-    and the articles each is in, counting `threads` chunks at once (numpy's sorts and
-    pandas' lookups release the GIL; each chunk is smaller, so as to hold no more). On a
-    big archive the codes are counted in `parts` passes, each over the codes of one
-    remainder modulo `parts`: the table of every distinct bigram with its count (most of
-    them in one article) is what held the memory at a million articles."""
+    and the articles each is in. On a big archive the codes are counted in `parts`
+    passes, each over the codes of one remainder modulo `parts`: the table of every
+    distinct bigram with its count (most of them in one article) is what held the
+    memory at a million articles."""
     parts = -(-tokens.n // PART_ARTICLES)
     kept_codes, kept_df = [], []
     for part in range(parts):
         found, counts, pending = [], [], 0
-        in_chunks = joblib.Parallel(
-            n_jobs=threads, backend="threading", return_as="generator", pre_dispatch="n_jobs"
-        )(
-            joblib.delayed(_chunk_frequencies)(chunk, frequent, radix, part, parts)
-            for chunk in _chunks(tokens, tokens.fields, max(1, ARTICLES // threads))
-        )  # fmt: skip
-        for chunk_codes, chunk_counts in in_chunks:
+        for chunk in _chunks(tokens, tokens.fields):
+            chunk_codes, chunk_counts = _chunk_frequencies(chunk, frequent, radix, part, parts)
+            del chunk  # before the next one is made
             found.append(chunk_codes)
             counts.append(chunk_counts)
             pending += len(chunk_codes)
@@ -209,11 +202,10 @@ def _alphabetical(words: np.ndarray) -> np.ndarray:
 
 
 def fit_vocabulary(
-    tokens: Tokens, length: int, min_df: int, max_df: float, threads: int = 1
+    tokens: Tokens, length: int, min_df: int, max_df: float
 ) -> Vocabulary | None:
     """The n-grams of up to `length` words in at least `min_df` and at most `max_df`
-    articles (counts, as `CountVectorizer`'s cut-offs are), or None when none is.
-    `threads`: chunks of articles counted at once."""
+    articles (counts, as `CountVectorizer`'s cut-offs are), or None when none is."""
     radix = max(1, len(tokens.stems))
     stems = tokens.stems
     frequent: list[pd.Index] = []
@@ -222,7 +214,7 @@ def fit_vocabulary(
     kept_terms: list[str] = []
     kept_df, kept_at, kept_words = [], [], []
     for n in range(1, length + 1):
-        codes, df = _document_frequencies(tokens, frequent, radix, min_df, threads)
+        codes, df = _document_frequencies(tokens, frequent, radix, min_df)
         frequent.append(pd.Index(codes))
         df = df.astype(np.int64)
         if n == 1:
