@@ -219,7 +219,7 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
         self._relax_cutoffs(n_docs)
         max_count = self.max_df_ if isinstance(self.max_df_, Integral) else self.max_df_ * n_docs
         self.codes_ = (
-fit_vocabulary(tokens, self.ngram_max, self.min_df_, max_count)
+            fit_vocabulary(tokens, self.ngram_max, self.min_df_, max_count)
             if max_count >= self.min_df_
             else None
         )  # none when the cut-offs leave nothing, as scikit-learn refuses to fit then
