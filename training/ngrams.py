@@ -210,7 +210,6 @@ def fit_vocabulary(
     stems = tokens.stems
     frequent: list[pd.Index] = []
     spelled: list[list[str]] = []
-    words: list[np.ndarray] = []  # per length: each frequent n-gram's words' ranks
     kept_terms: list[str] = []
     kept_df, kept_at, kept_words = [], [], []
     for n in range(1, length + 1):
@@ -222,19 +221,19 @@ def fit_vocabulary(
             rank = np.full(radix, -1, dtype=np.int32)
             by_text = sorted(range(len(codes)), key=spelled[0].__getitem__)
             rank[codes[by_text]] = np.arange(len(codes), dtype=np.int32)
-            words.append(rank[codes][:, None])
+            words = rank[codes][:, None]  # each frequent n-gram's words' ranks
         else:
             prefix, last = np.divmod(codes, radix)
             spelled.append(list(map(" ".join, zip(
                 map(spelled[-1].__getitem__, prefix.tolist()),
                 map(stems.__getitem__, last.tolist()), strict=True,
             ))))  # fmt: skip
-            words.append(np.column_stack((words[-1][prefix], rank[last])))
+            words = np.column_stack((words[prefix], rank[last]))
         small = np.flatnonzero(df <= max_df)
         kept_terms += [spelled[-1][i] for i in small.tolist()]
         kept_df.append(df[small])
         kept_at.append((n - 1, small))
-        kept_words.append(np.pad(words[-1][small], ((0, 0), (0, length - n)), constant_values=-1))
+        kept_words.append(np.pad(words[small], ((0, 0), (0, length - n)), constant_values=-1))
         if not len(frequent[-1]):
             break
     if not kept_terms:
