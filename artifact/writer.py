@@ -42,7 +42,7 @@ from relata.artifact.layout import (
     version_folder,
 )  # fmt: skip
 from relata.artifact.loader import LoadedModel, load_model
-from relata.artifact.packed import write_packed
+from relata.artifact.packed import write_blocks, write_packed
 from relata.artifact.slug_index import key_table
 
 if TYPE_CHECKING:
@@ -74,7 +74,7 @@ def write_model(
     cards: Sequence[dict[str, Any]],
     features: sp.spmatrix,
     feature_names: Iterable[bytes],
-    why: Iterable[bytes],
+    why: Iterable[tuple[bytes, np.ndarray]],
     fallbacks: dict[str, Any],
     manifest: dict[str, Any],
 ) -> LoadedModel:
@@ -106,7 +106,7 @@ def write_model(
         np.save(tmp / SLUG_ROWS_FILE, rows)
         sp.save_npz(tmp / FEATURES_FILE, features.tocsr(), compressed=False)
         write_packed(tmp, NAMES, feature_names)
-        write_packed(tmp, WHY, why)
+        write_blocks(tmp, WHY, why)
         _write_json(tmp / FALLBACKS_FILE, fallbacks)
         files = {name: sha256_file(tmp / name) for name in MODEL_FILES}
         _write_json(

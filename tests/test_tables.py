@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from relata.artifact import slug_index
-from relata.artifact.packed import Packed, TextColumn, pack
+from relata.artifact.packed import Packed, TextColumn, blob_file, offsets_file, pack, write_blocks
 from relata.artifact.slug_index import SlugIndex, key_table
 
 ITEMS = [b"", b"a", "é".encode(), b"", b"{\"slug\": \"x\"}"]
@@ -22,6 +25,30 @@ def test_packed_reads_what_was_packed(at: int | slice, expected: bytes | list[by
     table = Packed(*pack(ITEMS))
     assert len(table) == len(ITEMS)
     assert table[at] == expected
+
+
+def _saved(folder: Path, name: str) -> Packed:
+    return Packed(
+        np.load(folder / blob_file(name), mmap_mode="r"), np.load(folder / offsets_file(name))
+    )
+
+
+@pytest.mark.parametrize("cuts", [[], [0], [2], [1, 3], [0, 0, 5]])
+def test_a_table_saved_in_blocks_reads_as_saved_whole(tmp_path: Path, cuts: list[int]) -> None:
+    # Blocks of ITEMS cut at `cuts` (an empty block included), each its bytes and ends.
+    bounds = [0, *cuts, len(ITEMS)]
+    blocks = [pack(ITEMS[a:b]) for a, b in itertools.pairwise(bounds)]
+    write_blocks(tmp_path, "blocks", [(blob.tobytes(), ends[1:]) for blob, ends in blocks])
+    assert list(_saved(tmp_path, "blocks")) == ITEMS
+    # The bytes' file as numpy itself saves the whole blob: its header rewritten in place.
+    np.save(tmp_path / "whole.npy", np.frombuffer(b"".join(ITEMS), dtype=np.uint8))
+    saved = (tmp_path / blob_file("blocks")).read_bytes()
+    assert saved == (tmp_path / "whole.npy").read_bytes()
+
+
+def test_an_empty_table_saved_in_blocks_reads_empty(tmp_path: Path) -> None:
+    write_blocks(tmp_path, "empty", iter(()))
+    assert len(_saved(tmp_path, "empty")) == 0
 
 
 @pytest.mark.parametrize("at", [5, -6, 99])

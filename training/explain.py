@@ -74,19 +74,18 @@ ROWS = 8192  # rows rendered per task
 
 def render_table(
     why: WhyTable, index: np.ndarray, names: tuple[np.ndarray, np.ndarray], n_jobs: int = 1
-) -> Iterator[bytes]:
-    """Every entry's `why` as JSON, row by row (N × positions); empty where no neighbour.
-    `names`: the JSON-encoded feature names, packed (`relata.artifact.packed.pack`).
-    Blocks of rows render in `n_jobs` processes, which share that table (a memory map)
-    rather than a copy of a list of millions of strings each, and import only
-    `relata.training.why_json`."""
+) -> Iterator[tuple[bytes, np.ndarray]]:
+    """Every entry's `why` as JSON, row by row (N × positions; empty where no neighbour), in
+    packed blocks for `relata.artifact.packed.write_blocks`. `names`: the JSON-encoded
+    feature names, packed (`relata.artifact.packed.pack`). Blocks of rows render in
+    `n_jobs` processes, which share that table (a memory map) rather than a copy of a list
+    of millions of strings each, and import only `relata.training.why_json`."""
     n, width = why.features.shape[:2]
     blocks = [(start, min(n, start + ROWS)) for start in range(0, n, ROWS)]
     parallel = distributed.parallel(n_jobs if len(blocks) > 1 else 1, return_as="generator")
-    for rendered in parallel(
+    yield from parallel(
         delayed(render_rows)(
             why.features[a:b], why.signals[a:b], index[a:b, :width] >= 0, names
         )
         for a, b in blocks
-    ):
-        yield from rendered
+    )

@@ -39,9 +39,11 @@ def render_why(features: list[int], parts: list[float], names: Sequence[bytes]) 
 
 def render_rows(
     features: np.ndarray, signals: np.ndarray, valid: np.ndarray, names: tuple[np.ndarray, ...]
-) -> list[bytes]:
-    """The `why` of every entry of a block of rows (empty where no neighbour); `names`:
-    the packed JSON-encoded feature names (blob and offsets)."""
+) -> tuple[bytes, np.ndarray]:
+    """The `why` of every entry of a block of rows (empty where no neighbour), packed: the
+    JSON strings end to end, and where each ends. One string and one array cross back to
+    the parent, not a Python object per entry. `names`: the packed JSON-encoded feature
+    names (blob and offsets)."""
     table, rendered = Packed(*names), []
     parts = signals.astype(np.float64).tolist()
     for row_features, row_parts, row_valid in zip(
@@ -49,4 +51,4 @@ def render_rows(
     ):
         for f, p, ok in zip(row_features, row_parts, row_valid, strict=True):
             rendered.append(render_why(f, p, table) if ok else b"")
-    return rendered
+    return b"".join(rendered), np.cumsum([len(why) for why in rendered], dtype=np.int64)
