@@ -36,25 +36,24 @@ def write_packed(folder: Path, name: str, items: Iterable[bytes]) -> tuple[str, 
     """Save `items` as the table `name` in `folder` (a packed table as it is); the two file
     names."""
     blob, offsets = (items.blob, items.offsets) if isinstance(items, Packed) else pack(items)
-    return write_blocks(folder, name, [(blob, offsets[1:])])
+    return write_blocks(folder, name, [(blob, offsets)])
 
 
 def write_blocks(
-    folder: Path, name: str, blocks: Iterable[tuple[bytes | np.ndarray, np.ndarray]]
+    folder: Path, name: str, blocks: Iterable[tuple[np.ndarray, np.ndarray]]
 ) -> tuple[str, str]:
-    """Save the table `name` in `folder` from blocks of strings packed end to end: each
-    block's bytes and where each of its strings ends, counted from the block's start. The
-    bytes go to disk block by block, so a table is never held whole a second time (the
-    `why` of a million articles is gigabytes). The two file names."""
+    """Save the table `name` in `folder` from blocks of it, each packed (`pack`). The
+    bytes go to disk block by block, so the table is never held whole in memory (the
+    `why` of a million articles is ten million strings). The two file names."""
     ends, size = [np.zeros(1, dtype=np.int64)], 0
     header = {"descr": "|u1", "fortran_order": False, "shape": (0,)}
     with open(folder / blob_file(name), "wb") as out:
         # numpy leaves room in the header for the length to grow: written again at the end.
         np.lib.format.write_array_header_1_0(out, header)
         start = out.tell()
-        for blob, block_ends in blocks:
+        for blob, offsets in blocks:
             out.write(blob)
-            ends.append(np.asarray(block_ends, dtype=np.int64) + size)
+            ends.append(offsets[1:] + size)
             size += len(blob)
         out.seek(0)
         np.lib.format.write_array_header_1_0(out, {**header, "shape": (size,)})

@@ -74,7 +74,7 @@ def write_model(
     cards: Sequence[dict[str, Any]],
     features: sp.spmatrix,
     feature_names: Iterable[bytes],
-    why: Iterable[tuple[bytes, np.ndarray]],
+    why: Iterable[tuple[np.ndarray, np.ndarray]],
     fallbacks: dict[str, Any],
     manifest: dict[str, Any],
 ) -> LoadedModel:

@@ -35,10 +35,10 @@ def _saved(folder: Path, name: str) -> Packed:
 
 @pytest.mark.parametrize("cuts", [[], [0], [2], [1, 3], [0, 0, 5]])
 def test_a_table_saved_in_blocks_reads_as_saved_whole(tmp_path: Path, cuts: list[int]) -> None:
-    # Blocks of ITEMS cut at `cuts` (an empty block included), each its bytes and ends.
+    # Blocks of ITEMS cut at `cuts` (an empty block included), each packed.
     bounds = [0, *cuts, len(ITEMS)]
     blocks = [pack(ITEMS[a:b]) for a, b in itertools.pairwise(bounds)]
-    write_blocks(tmp_path, "blocks", [(blob.tobytes(), ends[1:]) for blob, ends in blocks])
+    write_blocks(tmp_path, "blocks", blocks)
     assert list(_saved(tmp_path, "blocks")) == ITEMS
     # The bytes' file as numpy itself saves the whole blob: its header rewritten in place.
     np.save(tmp_path / "whole.npy", np.frombuffer(b"".join(ITEMS), dtype=np.uint8))

@@ -74,7 +74,7 @@ ROWS = 8192  # rows rendered per task
 
 def render_table(
     why: WhyTable, index: np.ndarray, names: tuple[np.ndarray, np.ndarray], n_jobs: int = 1
-) -> Iterator[tuple[bytes, np.ndarray]]:
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Every entry's `why` as JSON, row by row (N × positions; empty where no neighbour), in
     packed blocks for `relata.artifact.packed.write_blocks`. `names`: the JSON-encoded
     feature names, packed (`relata.artifact.packed.pack`). Blocks of rows render in

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 import orjson
 
-from relata.artifact.packed import Packed
+from relata.artifact.packed import Packed, pack
 
 SIGNALS = ("text", "tags", "category", "recency")
 
@@ -39,16 +39,16 @@ def render_why(features: list[int], parts: list[float], names: Sequence[bytes]) 
 
 def render_rows(
     features: np.ndarray, signals: np.ndarray, valid: np.ndarray, names: tuple[np.ndarray, ...]
-) -> tuple[bytes, np.ndarray]:
-    """The `why` of every entry of a block of rows (empty where no neighbour), packed: the
-    JSON strings end to end, and where each ends. One string and one array cross back to
-    the parent, not a Python object per entry. `names`: the packed JSON-encoded feature
-    names (blob and offsets)."""
-    table, rendered = Packed(*names), []
+) -> tuple[np.ndarray, np.ndarray]:
+    """The `why` of every entry of a block of rows (empty where no neighbour), packed
+    (`pack`): two arrays cross back to the parent, not a Python object per entry.
+    `names`: the packed JSON-encoded feature names (blob and offsets)."""
+    table = Packed(*names)
     parts = signals.astype(np.float64).tolist()
-    for row_features, row_parts, row_valid in zip(
-        features.tolist(), parts, valid.tolist(), strict=True
-    ):
-        for f, p, ok in zip(row_features, row_parts, row_valid, strict=True):
-            rendered.append(render_why(f, p, table) if ok else b"")
-    return b"".join(rendered), np.cumsum([len(why) for why in rendered], dtype=np.int64)
+    return pack(
+        render_why(f, p, table) if ok else b""
+        for row_features, row_parts, row_valid in zip(
+            features.tolist(), parts, valid.tolist(), strict=True
+        )
+        for f, p, ok in zip(row_features, row_parts, row_valid, strict=True)
+    )
