@@ -119,6 +119,8 @@ def test_a_big_file_read_in_pieces_on_two_processes_loads_as_one(
     rows[31] = json.dumps({**GOOD, "slug": "a-draft", "status": "draft"})
     rows[12], rows[33] = "{broken", ""  # a bad row and a blank line
     rows[38] = json.dumps({**GOOD, "slug": "s2", "title": "Third time"})
+    # A raw line separator inside a string ends no JSON Lines line.
+    rows[20] = json.dumps({**GOOD, "slug": "s20", "title": "Story\u2028 20"}, ensure_ascii=False)
     path = tmp_path / "a.jsonl"
     path.write_bytes(("\r\n".join(rows) + "\r\n").encode())  # CRLF: one line per record
     whole = load_archive([path], 0.5, ingested=[{**GOOD, "slug": "s5"}], n_jobs=2)
@@ -134,7 +136,9 @@ def test_a_big_file_read_in_pieces_on_two_processes_loads_as_one(
     assert pieces.not_published == whole.not_published == 1
     pd.testing.assert_frame_equal(pieces.articles, whole.articles)
     titles = dict(zip(pieces.articles["slug"], pieces.articles["title"], strict=True))
-    assert [titles[s] for s in ("s1", "s2", "s3")] == ["Story 1", "Story 2", "Story 3"]
+    assert [titles[s] for s in ("s1", "s2", "s3", "s20")] == [
+        "Story 1", "Story 2", "Story 3", "Story 20"
+    ]
     slugs = list(pieces.articles["slug"])
     assert slugs.count("s5") == 1 and slugs[-1] == "s5"  # the ingested one replaces it
     assert "a-draft" not in slugs and len(slugs) == 40 - 6  # 6 lines lost a story each
