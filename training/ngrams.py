@@ -159,8 +159,9 @@ def _document_frequencies(
     and the articles each is in. On a big archive the codes are counted in `parts`
     passes, each over the codes of one remainder modulo `parts`: the table of every
     distinct bigram with its count (most of them in one article) is what held the
-    memory at a million articles."""
-    parts = -(-tokens.n // PART_ARTICLES)
+    memory at a million articles. Words are counted in one pass: there are never more of
+    them than stems."""
+    parts = -(-tokens.n // PART_ARTICLES) if frequent else 1
     kept_codes, kept_df = [], []
     for part in range(parts):
         found, counts, pending = [], [], 0
