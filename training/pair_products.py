@@ -15,7 +15,7 @@ import numba
 import numpy as np
 import scipy.sparse as sp
 
-from relata.training.compiled import compiled
+from relata.training.compiled import compiled, prefetch_row
 
 # A query's table is a dense row of the matrix's width where that stays in cache (1.6 MB
 # with its keys). Over a wider vocabulary (millions of n-grams) such a row is tens of MB
@@ -87,6 +87,8 @@ def _dots(
                 scale = 1.0 / np.sqrt(total) if total > 0 else 0.0
             for j in range(cols.shape[1]):
                 c = cols[q, j]
+                if j + 1 < cols.shape[1] and cols[q, j + 1] >= 0:
+                    prefetch_row(indptr, indices, data, cols[q, j + 1])
                 if c >= 0:
                     acc = 0.0
                     for k in range(indptr[c], indptr[c + 1]):
@@ -157,6 +159,8 @@ def _shared(
                 bits[word] |= bit
             for j in range(k):
                 c = cols[q, j]
+                if j + 1 < k and cols[q, j + 1] >= 0:
+                    prefetch_row(indptr, indices, data, cols[q, j + 1])
                 if c < 0:
                     continue
                 weight[:] = 0.0
