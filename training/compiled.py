@@ -35,6 +35,9 @@ def compiled_serial(function: Callable[..., Any]) -> Callable[..., Any]:
     return _njit(function)
 
 
+# Inlined into cached kernels of other modules: numba's disk cache checks only a kernel's
+# own file, so after changing these two, delete the cached kernels (`*.nbi`, `*.nbc` in
+# `__pycache__` or NUMBA_CACHE_DIR) or they keep the old code.
 @intrinsic
 def _prefetch(typingctx: Any, array: types.Array, index: types.Integer) -> Any:
     """LLVM's prefetch of `array[index]`'s cache line for reading, kept in every cache."""
