@@ -40,7 +40,7 @@ from relata.artifact.layout import (
     is_version,
     sha256_file,
 )  # fmt: skip
-from relata.artifact.packed import Packed, TextColumn, blob_file, offsets_file
+from relata.artifact.packed import CodedColumn, Packed, TextColumn, blob_file, offsets_file
 from relata.artifact.slug_index import SlugIndex
 
 if TYPE_CHECKING:
@@ -146,9 +146,9 @@ def load_model(folder: Path, key: str = "") -> LoadedModel:
     try:
         cards = CardTable(_packed(folder, CARDS))
         slugs = TextColumn(_packed(folder, SLUGS))
-        categories, languages, published = (
-            TextColumn(_packed(folder, name)) for name in (CATEGORIES, LANGUAGES, PUBLISHED)
-        )
+        categories = CodedColumn(_packed(folder, CATEGORIES))
+        languages = CodedColumn(_packed(folder, LANGUAGES))
+        published = TextColumn(_packed(folder, PUBLISHED))
         rows = SlugIndex(slugs, _mapped(folder / SLUG_KEYS_FILE), _mapped(folder / SLUG_ROWS_FILE))
         index = _mapped(folder / INDEX_FILE)
         score = _mapped(folder / SCORE_FILE)

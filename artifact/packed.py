@@ -121,3 +121,47 @@ class TextColumn(Sequence[str]):
         if isinstance(row, slice):
             return [text.decode() for text in self.packed[row]]
         return self.packed[row].decode()  # an int, or a numpy integer from a table
+
+
+class CodedColumn(Sequence[str]):
+    """Row → text for a column of few distinct values (languages, categories), which filters
+    read for every candidate of a list: each row keeps only the number of its value, so a
+    read is an array lookup rather than a slice and a decode, and equal values are one
+    `str`. Built once per model load from the packed column."""
+
+    def __init__(self, packed: Packed) -> None:
+        values, codes = _dictionary(packed)
+        self.values = values
+        self._codes = memoryview(codes)  # indexing a memoryview is cheaper than numpy's
+
+    def __len__(self) -> int:
+        return len(self._codes)
+
+    @overload
+    def __getitem__(self, row: int) -> str: ...
+    @overload
+    def __getitem__(self, row: slice) -> list[str]: ...
+    def __getitem__(self, row: int | slice) -> str | list[str]:
+        if isinstance(row, slice):
+            return [self.values[code] for code in self._codes[row]]
+        return self.values[self._codes[row]]
+
+
+def _dictionary(packed: Packed) -> tuple[list[str], np.ndarray]:
+    """The distinct strings of `packed` and each row's number among them (as small an
+    unsigned type as holds it)."""
+    offsets = packed.offsets
+    starts, lengths = offsets[:-1], np.diff(offsets)
+    width = int(lengths.max(initial=0))
+    # One fixed-width key per row: its bytes zero-padded, then its length, so that strings
+    # differing only by trailing zero bytes stay apart.
+    keys = np.zeros((len(lengths), width + 8), dtype=np.uint8)
+    keys[:, width:] = lengths.astype("<i8").view(np.uint8).reshape(-1, 8)
+    for k in range(width):
+        longer = lengths > k
+        keys[longer, k] = packed.blob[starts[longer] + k]
+    _, first, codes = np.unique(
+        keys.view(f"V{width + 8}").ravel(), return_index=True, return_inverse=True
+    )
+    dtype = np.uint8 if len(first) <= 1 << 8 else np.uint16 if len(first) <= 1 << 16 else np.uint32
+    return [packed[int(row)].decode() for row in first], codes.astype(dtype)

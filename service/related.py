@@ -12,7 +12,7 @@ from __future__ import annotations
 import heapq
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import orjson
@@ -46,14 +46,6 @@ class RelatedQuery:
     # None: the source's own language; ANY_LANGUAGE: every one; else a language code.
     language: str | None = None
 
-    @property
-    def filtered(self) -> bool:
-        """Whether a filter has to look inside cards (`exclude` needs only slugs)."""
-        return bool(
-            self.category or self.exclude_category or self.since or self.until
-            or self.older_only or self.language
-        )  # fmt: skip
-
 
 class Entry(NamedTuple):
     """One card of a list: a model row or an ingested card, with its score and origin."""
@@ -80,32 +72,55 @@ def _key(entry: Entry) -> int | str:
     return entry.row if entry.row >= 0 else entry.slug  # type: ignore[return-value]
 
 
-def _wanted(model: Model, entry: Entry, query: RelatedQuery, source_day: str | None) -> bool:
-    if query.exclude and _slug(model, entry) in query.exclude:
-        return False
-    if not query.filtered:
-        return True
-    # A model row reads only the stored columns a filter needs; no card is decoded.
-    card, row = entry.card, entry.row
-    if query.language:
-        language = model.languages[row] if card is None else card.get("language")
-        if language != query.language:
+class _Filters(NamedTuple):
+    """What one list's entries must pass, worked out once per list rather than per entry."""
+
+    query: RelatedQuery
+    language: str | None  # the language kept to (None: any)
+    source_day: str | None  # the source's publication day, for `older_only`
+
+    @classmethod
+    def of(
+        cls, query: RelatedQuery, language: str | None, source_day: str | None
+    ) -> _Filters | None:
+        """The filters of `query` keeping to `language`; None when only `exclude` applies
+        (it needs slugs alone, no look inside a card)."""
+        inside = (
+            query.category or query.exclude_category or query.since or query.until
+            or query.older_only or language
+        )  # fmt: skip
+        return cls(query, language, source_day) if inside else None
+
+    def keep(self, model: Model, entry: Entry) -> bool:
+        """Whether `entry` passes; a model row reads only the stored columns it needs."""
+        query, card, row, source_day = self.query, entry.card, entry.row, self.source_day
+        if self.language:
+            language = model.languages[row] if card is None else card.get("language")
+            if language != self.language:
+                return False
+        if query.category or query.exclude_category:
+            category = (
+                model.categories[row] if card is None else (card["category"] or "").casefold()
+            )
+            if query.category and category not in query.category:
+                return False
+            if category in query.exclude_category:
+                return False
+        if not (query.since or query.until or query.older_only):
+            return True
+        day = (model.published[row][:10] or None) if card is None else _day(card)
+        if query.since and (day is None or day < query.since):
             return False
-    if query.category or query.exclude_category:
-        category = model.categories[row] if card is None else (card["category"] or "").casefold()
-        if query.category and category not in query.category:
+        if query.until and (day is None or day > query.until):
             return False
-        if category in query.exclude_category:
-            return False
-    if not (query.since or query.until or query.older_only):
-        return True
-    day = (model.published[row][:10] or None) if card is None else _day(card)
-    if query.since and (day is None or day < query.since):
+        # An undated source has no "before": older_only then filters nothing.
+        return not (query.older_only and source_day and (day is None or day >= source_day))
+
+
+def _wanted(model: Model, entry: Entry, exclude: frozenset[str], filters: _Filters | None) -> bool:
+    if exclude and _slug(model, entry) in exclude:
         return False
-    if query.until and (day is None or day > query.until):
-        return False
-    # An undated source has no "before": older_only then filters nothing.
-    return not (query.older_only and source_day and (day is None or day >= source_day))
+    return filters is None or filters.keep(model, entry)
 
 
 def _project(item: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
@@ -207,12 +222,11 @@ def related_entries(
     """Up to `query.limit` cards for `slug`: pins at their positions, the model's picks
     above `min_score` around them, then labelled fallbacks; blocked and unpublished
     articles skipped, filters applied; a list keeps to one language unless asked."""
-    # Pins are the editors' explicit choice: only a language the request names filters them.
-    pin_query = query if query.language != ANY_LANGUAGE else replace(query, language=None)
-    language = _language(model, overlay, slug, query.language)
-    if language != query.language:
-        query = replace(query, language=language)
     source_day = _day(card_for(model, overlay, slug) or {}) if query.older_only else None
+    # Pins are the editors' explicit choice: only a language the request names filters them.
+    named = None if query.language == ANY_LANGUAGE else query.language
+    pin_filters = _Filters.of(query, named, source_day)
+    filters = _Filters.of(query, _language(model, overlay, slug, query.language), source_day)
     ranked = list(_ranked(model, overlay, slug)) if editorial.pins else None
     scores = {_key(entry): entry for entry in ranked} if ranked else {}
     pins: deque[tuple[int, Entry]] = deque()
@@ -224,7 +238,7 @@ def related_entries(
         ranked_as = scores.get(_key(pin))
         if ranked_as is not None:
             pin = pin._replace(score=ranked_as.score, where=ranked_as.where)
-        if _wanted(model, pin, pin_query, source_day):
+        if _wanted(model, pin, query.exclude, pin_filters):
             pins.append((position, pin))
     source_row = model.rows.get(slug, -1)
     taken = {source_row if source_row >= 0 else slug} | {_key(pin) for _, pin in pins}
@@ -234,7 +248,7 @@ def related_entries(
         return (
             _key(entry) not in taken
             and not (hiding and editorial.hides(_slug(model, entry)))
-            and _wanted(model, entry, query, source_day)
+            and _wanted(model, entry, query.exclude, filters)
         )
 
     def picks() -> Iterator[Entry]:

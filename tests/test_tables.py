@@ -9,10 +9,18 @@ import numpy as np
 import pytest
 
 from relata.artifact import slug_index
-from relata.artifact.packed import Packed, TextColumn, blob_file, offsets_file, pack, write_blocks
+from relata.artifact.packed import (
+    CodedColumn,
+    Packed,
+    TextColumn,
+    blob_file,
+    offsets_file,
+    pack,
+    write_blocks,
+)
 from relata.artifact.slug_index import SlugIndex, key_table
 
-ITEMS = [b"", b"a", "é".encode(), b"", b"{\"slug\": \"x\"}"]
+ITEMS = [b"", b"a", "é".encode(), b"", b'{"slug": "x"}']
 
 
 @pytest.mark.parametrize(
@@ -49,6 +57,21 @@ def test_a_table_saved_in_blocks_reads_as_saved_whole(tmp_path: Path, cuts: list
 def test_an_empty_table_saved_in_blocks_reads_empty(tmp_path: Path) -> None:
     write_blocks(tmp_path, "empty", iter(()))
     assert len(_saved(tmp_path, "empty")) == 0
+
+
+@pytest.mark.parametrize(
+    "texts",
+    [[], ["en", "", "en", "fr", "é", "en"], ["a", "a\x00", "a\x00\x00", "", "\x00"],
+     [f"category {k % 300}" for k in range(1000)], [str(k) for k in range(70000)]],
+    ids=["empty", "languages", "trailing zero bytes", "past 256 values", "past 65536 values"],
+)  # fmt: skip
+def test_a_coded_column_reads_as_the_text_column(texts: list[str]) -> None:
+    packed = Packed(*pack(text.encode() for text in texts))
+    coded = CodedColumn(packed)
+    assert len(coded) == len(texts)
+    assert [coded[row] for row in range(len(texts))] == texts == coded[:]
+    assert coded[-1:] == TextColumn(packed)[-1:]
+    assert sorted(coded.values) == sorted(set(texts))
 
 
 @pytest.mark.parametrize("at", [5, -6, 99])
