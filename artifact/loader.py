@@ -46,6 +46,8 @@ from relata.artifact.slug_index import SlugIndex
 if TYPE_CHECKING:
     import scipy.sparse as sp
 
+MIXED_BLOCK = 65536  # rows per block in `_mixed_languages`
+
 # scipy is imported where it is used: serving processes load models without it (and
 # without the memory it takes in every worker).
 
@@ -70,6 +72,8 @@ class LoadedModel:
     categories: Sequence[str] = field(default=(), repr=False)
     languages: Sequence[str] = field(default=(), repr=False)
     published: Sequence[str] = field(default=(), repr=False)
+    # Per row, 1 when one of its stored neighbours is in another language than its own.
+    mixed_languages: Sequence[int] = field(default=(), repr=False)
 
 
 def read_manifest(folder: Path, key: str = "") -> dict[str, Any]:
@@ -164,7 +168,24 @@ def load_model(folder: Path, key: str = "") -> LoadedModel:
     return LoadedModel(
         manifest["version"], manifest, cards, index, score, rows, slugs,
         why, len(why) // max(1, len(slugs)), names, fallbacks, categories, languages, published,
+        _mixed_languages(folder, languages, index),
     )  # fmt: skip
+
+
+def _mixed_languages(folder: Path, languages: CodedColumn, index: np.ndarray) -> memoryview:
+    """Per row, 1 when a stored neighbour's language is not the row's own. Most rows have
+    none (training ranks other languages low, most sites write in one), and their lists
+    then need no language test on the model's picks. Read in blocks of rows: the
+    neighbours' languages of a million articles at once would take tens of megabytes."""
+    codes, mixed = languages.codes, np.zeros(len(index), dtype=np.uint8)
+    for start in range(0, len(index), MIXED_BLOCK):
+        block = np.asarray(index[start : start + MIXED_BLOCK])
+        if block.size and not -1 <= block.min() <= block.max() < len(index):
+            raise ArtifactError(f"{folder.name}: neighbour table names rows it does not have")
+        # -1 (no neighbour) reads the last row's code, then is masked out.
+        differs = (codes[block] != codes[start : start + len(block), None]) & (block >= 0)
+        mixed[start : start + len(block)] = differs.any(axis=1)
+    return memoryview(mixed)
 
 
 def load_features(folder: Path, key: str = "") -> tuple[sp.csr_matrix, list[str]]:

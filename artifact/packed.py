@@ -130,9 +130,8 @@ class CodedColumn(Sequence[str]):
     `str`. Built once per model load from the packed column."""
 
     def __init__(self, packed: Packed) -> None:
-        values, codes = _dictionary(packed)
-        self.values = values
-        self._codes = memoryview(codes)  # indexing a memoryview is cheaper than numpy's
+        self.values, self.codes = _dictionary(packed)  # codes: row → index into values
+        self._codes = memoryview(self.codes)  # indexing a memoryview is cheaper than numpy's
 
     def __len__(self) -> int:
         return len(self._codes)

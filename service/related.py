@@ -195,21 +195,28 @@ def _fallbacks(model: Model, overlay: Overlay | None, slug: str) -> Iterator[Ent
             yield Entry(model.slugs[row], *found, None, "fallback", None)
 
 
-def _language(model: Model, overlay: Overlay | None, slug: str, asked: str | None) -> str | None:
-    """The language a list keeps to (None: any). Training ranks other languages low but
-    keeps them, for `language=any`; a monolingual model needs no filter at all."""
+def _language(
+    model: Model, overlay: Overlay | None, slug: str, asked: str | None
+) -> tuple[str | None, bool]:
+    """The language a list keeps to (None: any), and whether the model's picks need the
+    test (a source row whose stored neighbours all share its language needs it only for
+    fallbacks). Training ranks other languages low but keeps them, for `language=any`; a
+    monolingual model needs no filter at all."""
     if asked == ANY_LANGUAGE:
-        return None
+        return None, False
     if asked is not None:
-        return asked
+        return asked, True
     languages = model.manifest.get("languages", {}).keys()
     if len(languages | (overlay.languages if overlay else frozenset())) <= 1:
-        return None
+        return None, False
     found = _current(model, overlay, slug)
     if found is None:
-        return None
+        return None, False
     row, card = found
-    return (model.languages[row] or None) if card is None else card.get("language")
+    if card is not None:
+        return card.get("language"), True
+    # With an overlay, ingested and updated cards join the picks: their languages vary.
+    return model.languages[row] or None, overlay is not None or bool(model.mixed_languages[row])
 
 
 def related_entries(
@@ -226,7 +233,10 @@ def related_entries(
     # Pins are the editors' explicit choice: only a language the request names filters them.
     named = None if query.language == ANY_LANGUAGE else query.language
     pin_filters = _Filters.of(query, named, source_day)
-    filters = _Filters.of(query, _language(model, overlay, slug, query.language), source_day)
+    language, test_picks = _language(model, overlay, slug, query.language)
+    fallback_filters = _Filters.of(query, language, source_day)
+    # Untested, the picks keep what pins keep: `named` is None whenever `test_picks` is False.
+    pick_filters = fallback_filters if test_picks else pin_filters
     ranked = list(_ranked(model, overlay, slug)) if editorial.pins else None
     scores = {_key(entry): entry for entry in ranked} if ranked else {}
     pins: deque[tuple[int, Entry]] = deque()
@@ -244,7 +254,7 @@ def related_entries(
     taken = {source_row if source_row >= 0 else slug} | {_key(pin) for _, pin in pins}
     hiding = bool(editorial.hidden_here or editorial.hidden_everywhere)
 
-    def usable(entry: Entry) -> bool:
+    def usable(entry: Entry, filters: _Filters | None) -> bool:
         return (
             _key(entry) not in taken
             and not (hiding and editorial.hides(_slug(model, entry)))
@@ -254,12 +264,12 @@ def related_entries(
     def picks() -> Iterator[Entry]:
         for entry in ranked if ranked is not None else _ranked(model, overlay, slug):
             # Lists are diversified, so a weak pick can follow a stronger one: skip, not stop.
-            if entry.score >= query.min_score and usable(entry):
+            if entry.score >= query.min_score and usable(entry, pick_filters):
                 taken.add(_key(entry))
                 yield entry
         if query.fallbacks:
             for entry in _fallbacks(model, overlay, slug):
-                if usable(entry):
+                if usable(entry, fallback_filters):
                     taken.add(_key(entry))
                     yield entry
 

@@ -17,7 +17,7 @@ import pytest
 import scipy.sparse as sp
 
 from relata import artifact
-from relata.artifact import registry, remote, signing
+from relata.artifact import layout, registry, remote, signing
 from relata.training.archive import load_archive
 from relata.training.features import ArticleVectorizer
 from relata.training.vectorizer_state import (
@@ -184,6 +184,19 @@ def test_a_model_of_an_older_format_is_refused_by_name(store: Path) -> None:
     manifest = json.loads((folder / artifact.MANIFEST).read_text())
     (folder / artifact.MANIFEST).write_text(json.dumps({**manifest, "format": 4}))
     with pytest.raises(artifact.ArtifactError, match="model format 4 is not supported"):
+        artifact.load_model(folder)
+
+
+def test_a_neighbour_table_naming_a_row_the_model_lacks_is_refused(store: Path) -> None:
+    # Unsigned, a folder's files and checksums are whatever its writer made them.
+    folder = store / registry.current_version(store)
+    index = np.load(folder / layout.INDEX_FILE)
+    index[3, 0] = len(index)
+    np.save(folder / layout.INDEX_FILE, index)
+    manifest = json.loads((folder / artifact.MANIFEST).read_text())
+    manifest["files"][layout.INDEX_FILE] = artifact.sha256_file(folder / layout.INDEX_FILE)
+    (folder / artifact.MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(artifact.ArtifactError, match="names rows it does not have"):
         artifact.load_model(folder)
 
 
