@@ -81,10 +81,11 @@ def _check(model: Model, snapshot: Snapshot, overlay: Overlay | None, slug: str)
 
 def _cacheable(body: bytes | None, etag: str, cache_control: str, mimetype: str) -> Response:
     """A response (or a 304 without `body`) that shared caches may keep."""
-    headers = [("ETag", etag), ("Cache-Control", cache_control)]
-    if body is None:
-        return Response(status=304, headers=headers)
-    return Response(body, mimetype=mimetype, headers=headers)
+    response = Response(status=304) if body is None else Response(body, mimetype=mimetype)
+    # Added one by one: `Response(headers=…)` copies them through a slower path.
+    response.headers.add("ETag", etag)
+    response.headers.add("Cache-Control", cache_control)
+    return response
 
 
 # Renders one related list: (model, its entries, the query, its rid) -> the response body.

@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import select
@@ -61,12 +62,22 @@ class Snapshot:
 
     def for_source(self, slug: str) -> Editorial:
         """The overrides that shape `slug`'s list."""
+        if slug not in self.versions and slug not in self.pins and slug not in self.blocks:
+            return self._untouched
         version = f"{self.versions.get(slug, 0)}.{self.versions.get(GLOBAL, 0)}.{self.epoch}"
         return Editorial(
             self.pins.get(slug, ()),
             self.blocks.get(slug, frozenset()),
             self.hidden_everywhere,
             version,
+        )
+
+    @cached_property
+    def _untouched(self) -> Editorial:
+        # Most articles' lists were never overridden: they share one answer, made once.
+        return Editorial(
+            hidden_everywhere=self.hidden_everywhere,
+            version=f"0.{self.versions.get(GLOBAL, 0)}.{self.epoch}",
         )
 
 
