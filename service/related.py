@@ -207,7 +207,7 @@ def _language(
     if asked is not None:
         return asked, True
     languages = model.manifest.get("languages", {}).keys()
-    if len(languages | (overlay.languages if overlay else frozenset())) <= 1:
+    if len(languages | overlay.languages if overlay else languages) <= 1:
         return None, False
     found = _current(model, overlay, slug)
     if found is None:
