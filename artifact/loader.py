@@ -46,7 +46,7 @@ from relata.artifact.slug_index import SlugIndex
 if TYPE_CHECKING:
     import scipy.sparse as sp
 
-MIXED_BLOCK = 65536  # rows per block in `_mixed_languages`
+MIXED_BLOCK = 4096  # rows per block in `_mixed_languages`
 
 # scipy is imported where it is used: serving processes load models without it (and
 # without the memory it takes in every worker).
@@ -175,8 +175,8 @@ def load_model(folder: Path, key: str = "") -> LoadedModel:
 def _mixed_languages(folder: Path, languages: CodedColumn, index: np.ndarray) -> memoryview:
     """Per row, 1 when a stored neighbour's language is not the row's own. Most rows have
     none (training ranks other languages low, most sites write in one), and their lists
-    then need no language test on the model's picks. Read in blocks of rows: the
-    neighbours' languages of a million articles at once would take tens of megabytes."""
+    then need no language test on the model's picks. Read in small blocks of rows:
+    larger temporaries would stay in every serving worker's heap after the load."""
     codes, mixed = languages.codes, np.zeros(len(index), dtype=np.uint8)
     for start in range(0, len(index), MIXED_BLOCK):
         block = np.asarray(index[start : start + MIXED_BLOCK])

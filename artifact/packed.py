@@ -12,6 +12,8 @@ from typing import overload
 
 import numpy as np
 
+DICTIONARY_BLOCK = 8192  # rows per block in `_dictionary`
+
 
 def blob_file(name: str) -> str:
     """The file holding the strings of the table `name`."""
@@ -148,19 +150,29 @@ class CodedColumn(Sequence[str]):
 
 def _dictionary(packed: Packed) -> tuple[list[str], np.ndarray]:
     """The distinct strings of `packed` and each row's number among them (as small an
-    unsigned type as holds it)."""
-    offsets = packed.offsets
-    starts, lengths = offsets[:-1], np.diff(offsets)
+    unsigned type as holds it), found block by block: whole-column temporaries would stay
+    in every serving worker's heap after the load."""
+    numbers: dict[bytes, int] = {}
+    codes = np.empty(len(packed), dtype=np.uint32)
+    for start in range(0, len(codes), DICTIONARY_BLOCK):
+        stop = min(start + DICTIONARY_BLOCK, len(codes))
+        _, first, inverse = np.unique(_keys(packed, start, stop), return_index=True,
+                                      return_inverse=True)  # fmt: skip
+        known = [numbers.setdefault(packed[start + int(row)], len(numbers)) for row in first]
+        codes[start:stop] = np.asarray(known, dtype=np.uint32)[inverse.ravel()]
+    dtype = np.uint8 if len(numbers) <= 1 << 8 else np.uint16 if len(numbers) <= 1 << 16 else np.uint32
+    return [text.decode() for text in numbers], codes.astype(dtype)
+
+
+def _keys(packed: Packed, start: int, stop: int) -> np.ndarray:
+    """One fixed-width key per row of `start:stop`, equal where the strings are: the bytes
+    zero-padded, then the length, so strings differing only by trailing zero bytes stay
+    apart."""
+    starts, lengths = packed.offsets[start:stop], np.diff(packed.offsets[start : stop + 1])
     width = int(lengths.max(initial=0))
-    # One fixed-width key per row: its bytes zero-padded, then its length, so that strings
-    # differing only by trailing zero bytes stay apart.
     keys = np.zeros((len(lengths), width + 8), dtype=np.uint8)
     keys[:, width:] = lengths.astype("<i8").view(np.uint8).reshape(-1, 8)
     for k in range(width):
         longer = lengths > k
         keys[longer, k] = packed.blob[starts[longer] + k]
-    _, first, codes = np.unique(
-        keys.view(f"V{width + 8}").ravel(), return_index=True, return_inverse=True
-    )
-    dtype = np.uint8 if len(first) <= 1 << 8 else np.uint16 if len(first) <= 1 << 16 else np.uint32
-    return [packed[int(row)].decode() for row in first], codes.astype(dtype)
+    return keys.view(f"V{width + 8}").ravel()
