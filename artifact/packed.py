@@ -160,8 +160,8 @@ def _dictionary(packed: Packed) -> tuple[list[str], np.ndarray]:
                                       return_inverse=True)  # fmt: skip
         known = [numbers.setdefault(packed[start + int(row)], len(numbers)) for row in first]
         codes[start:stop] = np.asarray(known, dtype=np.uint32)[inverse.ravel()]
-    dtype = np.uint8 if len(numbers) <= 1 << 8 else np.uint16 if len(numbers) <= 1 << 16 else np.uint32
-    return [text.decode() for text in numbers], codes.astype(dtype)
+    largest = max(len(numbers) - 1, 0)
+    return [text.decode() for text in numbers], codes.astype(np.min_scalar_type(largest))
 
 
 def _keys(packed: Packed, start: int, stop: int) -> np.ndarray:
