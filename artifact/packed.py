@@ -13,6 +13,7 @@ from typing import overload
 import numpy as np
 
 DICTIONARY_BLOCK = 8192  # rows per block in `_dictionary`
+KEY_WIDTH = 64  # longest value `_dictionary` keys as bytes; longer ones are looked up
 
 
 def blob_file(name: str) -> str:
@@ -153,23 +154,27 @@ def _dictionary(packed: Packed) -> tuple[list[str], np.ndarray]:
     unsigned type as holds it), found block by block: whole-column temporaries would stay
     in every serving worker's heap after the load."""
     numbers: dict[bytes, int] = {}
-    codes = np.empty(len(packed), dtype=np.uint32)
+    codes = np.empty(len(packed), dtype=np.uint8)  # widened when the numbers outgrow it
     for start in range(0, len(codes), DICTIONARY_BLOCK):
         stop = min(start + DICTIONARY_BLOCK, len(codes))
-        _, first, inverse = np.unique(_keys(packed, start, stop), return_index=True,
-                                      return_inverse=True)  # fmt: skip
+        lengths = np.diff(packed.offsets[start : stop + 1])
+        if lengths.max(initial=0) <= KEY_WIDTH:
+            _, first, inverse = np.unique(_keys(packed, start, lengths), return_index=True,
+                                          return_inverse=True)  # fmt: skip
+        else:  # keys as wide as a long value (categories have no limit) would be large
+            first = inverse = np.arange(stop - start)
         known = [numbers.setdefault(packed[start + int(row)], len(numbers)) for row in first]
-        codes[start:stop] = np.asarray(known, dtype=np.uint32)[inverse.ravel()]
-    largest = max(len(numbers) - 1, 0)
-    return [text.decode() for text in numbers], codes.astype(np.min_scalar_type(largest))
+        if len(numbers) - 1 > np.iinfo(codes.dtype).max:
+            codes = codes.astype(np.min_scalar_type(len(numbers) - 1))
+        codes[start:stop] = np.asarray(known, dtype=codes.dtype)[inverse.ravel()]
+    return [text.decode() for text in numbers], codes
 
 
-def _keys(packed: Packed, start: int, stop: int) -> np.ndarray:
-    """One fixed-width key per row of `start:stop`, equal where the strings are: the bytes
-    zero-padded, then the length, so strings differing only by trailing zero bytes stay
-    apart."""
-    starts, lengths = packed.offsets[start:stop], np.diff(packed.offsets[start : stop + 1])
-    width = int(lengths.max(initial=0))
+def _keys(packed: Packed, start: int, lengths: np.ndarray) -> np.ndarray:
+    """One fixed-width key per row from `start` (one per length), equal where the strings
+    are: the bytes zero-padded, then the length, so strings differing only by trailing
+    zero bytes stay apart."""
+    starts, width = packed.offsets[start : start + len(lengths)], int(lengths.max(initial=0))
     keys = np.zeros((len(lengths), width + 8), dtype=np.uint8)
     keys[:, width:] = lengths.astype("<i8").view(np.uint8).reshape(-1, 8)
     for k in range(width):

@@ -11,6 +11,7 @@ import pytest
 from relata.artifact import slug_index
 from relata.artifact.packed import (
     DICTIONARY_BLOCK,
+    KEY_WIDTH,
     CodedColumn,
     Packed,
     TextColumn,
@@ -64,9 +65,10 @@ def test_an_empty_table_saved_in_blocks_reads_empty(tmp_path: Path) -> None:
     "texts",
     [[], ["en", "", "en", "fr", "é", "en"], ["a", "a\x00", "a\x00\x00", "", "\x00"],
      [f"category {k % 300}" for k in range(1000)], [str(k) for k in range(70000)],
-     [f"c{k % 7}" * (k % 3) for k in range(3 * DICTIONARY_BLOCK)]],
+     [f"c{k % 7}" * (k % 3) for k in range(3 * DICTIONARY_BLOCK)],
+     ["x" * KEY_WIDTH, "en", "x" * (KEY_WIDTH + 1), "x" * KEY_WIDTH + "\x00", "en"]],
     ids=["empty", "languages", "trailing zero bytes", "past 256 values", "past 65536 values",
-         "values recurring across blocks"],
+         "values recurring across blocks", "values longer than a key"],
 )  # fmt: skip
 def test_a_coded_column_reads_as_the_text_column(texts: list[str]) -> None:
     packed = Packed(*pack(text.encode() for text in texts))
