@@ -72,7 +72,8 @@ class LoadedModel:
     categories: Sequence[str] = field(default=(), repr=False)
     languages: Sequence[str] = field(default=(), repr=False)
     published: Sequence[str] = field(default=(), repr=False)
-    # Per row, 1 when one of its stored neighbours is in another language than its own.
+    # Per row, 1 when one of its stored neighbours is in another language than its own;
+    # `load_model` derives it from `index` and `languages`, and leaves it empty elsewhere.
     mixed_languages: Sequence[int] = field(default=(), repr=False)
 
 

@@ -207,7 +207,7 @@ def _language(
     if asked is not None:
         return asked, True
     languages = model.manifest.get("languages", {}).keys()
-    if len(languages | overlay.languages if overlay else languages) <= 1:
+    if len((languages | overlay.languages) if overlay else languages) <= 1:
         return None, False
     found = _current(model, overlay, slug)
     if found is None:
@@ -215,8 +215,10 @@ def _language(
     row, card = found
     if card is not None:
         return card.get("language"), True
-    # With an overlay, ingested and updated cards join the picks: their languages vary.
-    return model.languages[row] or None, overlay is not None or bool(model.mixed_languages[row])
+    # With an overlay, ingested and updated cards join the picks: their languages vary. A
+    # model not loaded from disk has no flags: every pick is tested.
+    mixed = model.mixed_languages
+    return model.languages[row] or None, overlay is not None or not mixed or bool(mixed[row])
 
 
 def related_entries(
