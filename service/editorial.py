@@ -64,20 +64,21 @@ class Snapshot:
         """The overrides that shape `slug`'s list."""
         if slug not in self.versions and slug not in self.pins and slug not in self.blocks:
             return self._untouched
+        return self._editorial(slug)
+
+    @cached_property
+    def _untouched(self) -> Editorial:
+        # Most articles' lists were never overridden: they share one answer, made once
+        # (no article has the empty slug, so it finds no override of its own).
+        return self._editorial("")
+
+    def _editorial(self, slug: str) -> Editorial:
         version = f"{self.versions.get(slug, 0)}.{self.versions.get(GLOBAL, 0)}.{self.epoch}"
         return Editorial(
             self.pins.get(slug, ()),
             self.blocks.get(slug, frozenset()),
             self.hidden_everywhere,
             version,
-        )
-
-    @cached_property
-    def _untouched(self) -> Editorial:
-        # Most articles' lists were never overridden: they share one answer, made once.
-        return Editorial(
-            hidden_everywhere=self.hidden_everywhere,
-            version=f"0.{self.versions.get(GLOBAL, 0)}.{self.epoch}",
         )
 
 
